@@ -1,1 +1,155 @@
-fn main(){}
+//! The `simple-ws-server` command: runs a built-in example server.
+
+use std::io::Write;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::process::ExitCode;
+
+use argh::FromArgs;
+use simple_ws_server::{examples, Config, Error, Handler, Server};
+
+/// A WebSocket server in the spirit of Python's SimpleWebSocketServer. Serves a test page at
+/// http://HOST:PORT/ and WebSockets on the same port.
+#[derive(FromArgs)]
+struct Args {
+    /// address to listen on (default: all interfaces, IPv4 and IPv6)
+    #[argh(option)]
+    host: Option<String>,
+
+    /// port to listen on; 0 picks a free one (default: 8000)
+    #[argh(option, default = "8000")]
+    port: u16,
+
+    /// which server to run: echo or chat (default: echo)
+    #[argh(option, default = "String::from(\"echo\")")]
+    example: String,
+
+    /// largest message a client may send, in bytes (default: 1048576)
+    #[argh(option)]
+    max_message_size: Option<usize>,
+
+    /// largest frame a client may send, in bytes (default: the max message size)
+    #[argh(option)]
+    max_frame_size: Option<usize>,
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    let name = args
+        .first()
+        .map(String::as_str)
+        .unwrap_or("simple-ws-server");
+    let rest: Vec<&str> = args.iter().skip(1).map(String::as_str).collect();
+    let args = match Args::from_args(&[name], &rest) {
+        Ok(args) => args,
+        Err(exit) => {
+            return if exit.status.is_ok() {
+                print!("{}", exit.output);
+                ExitCode::SUCCESS
+            } else {
+                eprint!("{}", exit.output);
+                ExitCode::from(2)
+            };
+        }
+    };
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("simple-ws-server: {err}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(args: Args) -> Result<(), Error> {
+    let handler: Box<dyn Handler> = match args.example.as_str() {
+        "echo" => Box::new(examples::Echo),
+        "chat" => Box::new(examples::Chat),
+        other => {
+            return Err(Error::Config(format!(
+                "unknown example {other:?}; choose echo or chat"
+            )))
+        }
+    };
+    let mut config = Config::default();
+    if let Some(bytes) = args.max_message_size {
+        config = config.max_message_size(bytes);
+    }
+    if let Some(bytes) = args.max_frame_size {
+        config = config.max_frame_size(bytes);
+    }
+    let server = bind(args.host.as_deref(), args.port, config)?;
+    let addr = server.local_addr();
+    let shown = display_host(args.host.as_deref(), addr.ip());
+    let mut out = std::io::stdout().lock();
+    // A closed stdout must not stop the server: the lines are a courtesy.
+    let _ = writeln!(out, "listening on ws://{shown}:{}/", addr.port());
+    let _ = writeln!(out, "open http://{shown}:{}/ in a browser", addr.port());
+    let _ = out.flush();
+    drop(out);
+    stop_on_signals(server.handle())?;
+    server.run(handler)
+}
+
+/// Binds the given host, or all interfaces (dual-stack, falling back to IPv4 alone where the
+/// machine has no IPv6).
+fn bind(host: Option<&str>, port: u16, config: Config) -> Result<Server, Error> {
+    match host {
+        Some(host) => {
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            match host.parse::<IpAddr>() {
+                Ok(ip) => Server::bind(SocketAddr::new(ip, port), config),
+                Err(_) => Server::bind((host, port), config).map_err(|err| match err {
+                    Error::Resolve { source, .. } => Error::Resolve {
+                        host: host.to_owned(),
+                        source,
+                    },
+                    err => err,
+                }),
+            }
+        }
+        None => Server::bind(
+            SocketAddr::new(Ipv6Addr::UNSPECIFIED.into(), port),
+            config.clone(),
+        )
+        .or_else(|err| match err {
+            Error::Bind { ref source, .. } if source.kind() != std::io::ErrorKind::AddrInUse => {
+                Server::bind(SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), port), config)
+            }
+            err => Err(err),
+        }),
+    }
+}
+
+/// The host to print: `localhost` for all interfaces, else the address (IPv6 in brackets).
+fn display_host(host: Option<&str>, ip: IpAddr) -> String {
+    match (host, ip) {
+        (_, ip) if ip.is_unspecified() => "localhost".into(),
+        (_, IpAddr::V6(v6)) => format!("[{v6}]"),
+        (_, IpAddr::V4(v4)) => v4.to_string(),
+    }
+}
+
+/// Ctrl-C and SIGTERM stop the server gracefully through its handle.
+fn stop_on_signals(handle: simple_ws_server::Handle) -> Result<(), Error> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]).map_err(|source| {
+        Error::EventLoop {
+            context: "installing signal handlers",
+            source,
+        }
+    })?;
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            if signals.forever().next().is_some() {
+                log::info!("shutting down");
+                let _ = handle.stop();
+            }
+        })
+        .map_err(|source| Error::EventLoop {
+            context: "starting the signal thread",
+            source,
+        })?;
+    Ok(())
+}

@@ -1,0 +1,240 @@
+//! Server settings: limits, timeouts and policies, each with a safe default.
+
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+
+const KIB: usize = 1024;
+const MIB: usize = 1024 * KIB;
+
+/// The server's settings, built with chained methods from [`Config::default`].
+///
+/// Every limit is on by default and sized so that a server with 1,000 clients at their limits
+/// still fits in memory. Each method's documentation states its default.
+///
+/// ```
+/// use std::time::Duration;
+/// use simple_ws_server::Config;
+///
+/// let config = Config::default()
+///     .max_message_size(16 << 20)
+///     .handshake_timeout(Duration::from_secs(5))
+///     .allow_origin("https://example.com");
+/// assert_eq!(config.get_max_message_size(), 16 << 20);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub(crate) max_message_size: usize,
+    pub(crate) max_frame_size: Option<usize>,
+    pub(crate) max_handshake_size: usize,
+    pub(crate) max_connections: usize,
+    pub(crate) read_buffer_size: usize,
+    pub(crate) max_backlog: Option<usize>,
+    pub(crate) handshake_timeout: Duration,
+    pub(crate) idle_timeout: Option<Duration>,
+    pub(crate) pong_timeout: Duration,
+    pub(crate) close_timeout: Duration,
+    pub(crate) allowed_origins: Vec<String>,
+    pub(crate) listen_backlog: i32,
+    pub(crate) command_queue: usize,
+    pub(crate) serve_page: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_message_size: MIB,
+            max_frame_size: None,
+            max_handshake_size: 16 * KIB,
+            max_connections: 10_000,
+            read_buffer_size: 4 * KIB,
+            max_backlog: None,
+            handshake_timeout: Duration::from_secs(10),
+            idle_timeout: Some(Duration::from_secs(30)),
+            pong_timeout: Duration::from_secs(30),
+            close_timeout: Duration::from_secs(5),
+            allowed_origins: Vec::new(),
+            listen_backlog: 4096,
+            command_queue: 4096,
+            serve_page: true,
+        }
+    }
+}
+
+impl Config {
+    /// Largest message a client may send, reassembled from its fragments, in bytes. A client that
+    /// sends more is closed with 1009 (message too big). Default: 1 MiB.
+    pub fn max_message_size(mut self, bytes: usize) -> Self {
+        self.max_message_size = bytes;
+        self
+    }
+
+    /// Largest single frame a client may send, in bytes; checked from the frame header, before
+    /// the payload is buffered. A larger frame closes the client with 1009. Default: the same as
+    /// [`max_message_size`](Self::max_message_size).
+    pub fn max_frame_size(mut self, bytes: usize) -> Self {
+        self.max_frame_size = Some(bytes);
+        self
+    }
+
+    /// Largest HTTP request (request line and headers) accepted for a handshake, in bytes. A larger
+    /// one is answered `431 Request Header Fields Too Large` and the connection ends. Default:
+    /// 16 KiB.
+    pub fn max_handshake_size(mut self, bytes: usize) -> Self {
+        self.max_handshake_size = bytes;
+        self
+    }
+
+    /// Most connections held at once (open WebSockets plus handshakes in progress). Past it, a new
+    /// connection is answered `503 Service Unavailable` and closed. Default: 10,000.
+    pub fn max_connections(mut self, connections: usize) -> Self {
+        self.max_connections = connections;
+        self
+    }
+
+    /// Bytes read from a socket in one call, and the read buffer each connection keeps. Small
+    /// keeps idle clients cheap; large helps clients that stream big messages. Default: 4 KiB
+    /// (tungstenite's own default of 128 KiB would cost 13 GB for 100,000 idle clients).
+    pub fn read_buffer_size(mut self, bytes: usize) -> Self {
+        self.read_buffer_size = bytes;
+        self
+    }
+
+    /// Most bytes queued for one client that is not reading them. A client whose backlog would
+    /// pass it is closed with 1008 (policy violation), or dropped when even that cannot be
+    /// queued, so one slow reader never grows the server's memory. Default: twice
+    /// [`max_message_size`](Self::max_message_size) plus 64 KiB.
+    pub fn max_backlog(mut self, bytes: usize) -> Self {
+        self.max_backlog = Some(bytes);
+        self
+    }
+
+    /// Time a new connection has to complete its handshake (TLS and HTTP upgrade) before it is
+    /// closed; this ends slowloris clients. Default: 10 seconds.
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.handshake_timeout = timeout;
+        self
+    }
+
+    /// After this long without hearing from a client the server pings it; `None` never pings.
+    /// Default: 30 seconds.
+    pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// Time a pinged client has to answer (with anything) before it is closed as dead.
+    /// Default: 30 seconds.
+    pub fn pong_timeout(mut self, timeout: Duration) -> Self {
+        self.pong_timeout = timeout;
+        self
+    }
+
+    /// Time a client has to answer the server's close frame before its TCP connection is
+    /// dropped. Default: 5 seconds.
+    pub fn close_timeout(mut self, timeout: Duration) -> Self {
+        self.close_timeout = timeout;
+        self
+    }
+
+    /// Accept handshakes whose `Origin` header is exactly this origin (e.g.
+    /// `https://example.com`); call again to allow several. Once any origin is allowed, a
+    /// handshake from another origin, or with no `Origin` header, gets `403 Forbidden`.
+    /// Default: any origin, since WebSockets are cross-origin by design.
+    pub fn allow_origin(mut self, origin: impl Into<String>) -> Self {
+        self.allowed_origins
+            .push(origin.into().trim_end_matches('/').to_owned());
+        self
+    }
+
+    /// The listen backlog: connections the kernel queues before they are accepted. Default: 4096
+    /// (the original's 5 left bursts of connects stuck for seconds).
+    pub fn listen_backlog(mut self, connections: i32) -> Self {
+        self.listen_backlog = connections;
+        self
+    }
+
+    /// Commands a [`Handle`](crate::Handle) may queue for the loop before its calls return
+    /// [`Error::QueueFull`]. Default: 4096.
+    pub fn command_queue(mut self, commands: usize) -> Self {
+        self.command_queue = commands;
+        self
+    }
+
+    /// Whether a plain HTTP `GET /` is answered with the built-in `websocket.html` page (`true`),
+    /// or with 404 like every other plain HTTP request. Default: `true`.
+    pub fn serve_page(mut self, serve: bool) -> Self {
+        self.serve_page = serve;
+        self
+    }
+
+    /// The largest message a client may send, in bytes.
+    pub fn get_max_message_size(&self) -> usize {
+        self.max_message_size
+    }
+
+    pub(crate) fn frame_limit(&self) -> usize {
+        self.max_frame_size.unwrap_or(self.max_message_size)
+    }
+
+    pub(crate) fn backlog_limit(&self) -> usize {
+        self.max_backlog.unwrap_or_else(|| {
+            self.max_message_size
+                .saturating_mul(2)
+                .saturating_add(64 * KIB)
+        })
+    }
+
+    /// tungstenite writes its buffer out once it holds this much; below it, writes wait for
+    /// the flush at the end of the event batch.
+    pub(crate) fn write_buffer_size(&self) -> usize {
+        64 * KIB
+    }
+
+    pub(crate) fn validate(&self) -> Result<()> {
+        let check = |ok: bool, msg: &str| {
+            if ok {
+                Ok(())
+            } else {
+                Err(Error::Config(msg.into()))
+            }
+        };
+        check(
+            self.max_message_size > 0,
+            "max_message_size must be above 0",
+        )?;
+        check(self.frame_limit() > 0, "max_frame_size must be above 0")?;
+        check(
+            self.max_handshake_size >= 256,
+            "max_handshake_size must be at least 256 bytes",
+        )?;
+        check(self.max_connections > 0, "max_connections must be above 0")?;
+        check(
+            self.max_connections < u32::MAX as usize,
+            "max_connections must be below 2^32",
+        )?;
+        check(
+            self.read_buffer_size >= 64,
+            "read_buffer_size must be at least 64 bytes",
+        )?;
+        check(
+            self.backlog_limit() > self.write_buffer_size() + 14,
+            "max_backlog must be above 64 KiB",
+        )?;
+        check(self.command_queue > 0, "command_queue must be above 0")?;
+        check(
+            !self.handshake_timeout.is_zero(),
+            "handshake_timeout must be above 0",
+        )?;
+        Ok(())
+    }
+
+    pub(crate) fn websocket_config(&self) -> tungstenite::protocol::WebSocketConfig {
+        tungstenite::protocol::WebSocketConfig::default()
+            .read_buffer_size(self.read_buffer_size)
+            .write_buffer_size(self.write_buffer_size())
+            .max_write_buffer_size(self.backlog_limit())
+            .max_message_size(Some(self.max_message_size))
+            .max_frame_size(Some(self.frame_limit()))
+    }
+}

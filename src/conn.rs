@@ -1,0 +1,351 @@
+//! One client connection: its phases (HTTP request, HTTP response, open WebSocket, closing,
+//! draining) and the non-blocking reads and writes that move it between them.
+//!
+//! A connection never calls the handler: it reports [`Progress`] and the loop acts on it.
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use tungstenite::error::{Error as WsError, ProtocolError};
+use tungstenite::protocol::frame::coding::CloseCode;
+use tungstenite::protocol::frame::CloseFrame;
+use tungstenite::protocol::{Role, WebSocketConfig, WebSocketContext};
+
+use crate::config::Config;
+use crate::http::{self, Step};
+use crate::message::{CloseReason, Message};
+use crate::request::Request;
+use crate::stream::Stream;
+
+/// What a connection's reads or writes came to, for the loop to act on.
+pub(crate) enum Progress {
+    /// Nothing more can happen until the socket is ready again.
+    Idle,
+    /// A control frame was handled inside the connection: read again.
+    Continue,
+    /// A whole HTTP request has arrived; the loop decides how to answer it.
+    Request(Step),
+    /// The handshake is done: the loop calls `on_open`, then reads (bytes that came with the
+    /// handshake may already be buffered).
+    Opened(Box<Request>),
+    /// A message for the handler.
+    Message(Message),
+    /// The connection left the open state (close frame sent or received, protocol error, slow
+    /// consumer); the loop calls `on_close`. The socket lives on to finish the close handshake.
+    Left(CloseReason),
+    /// The socket is done: the loop removes it, calling `on_close` with this reason first if the
+    /// connection was still open.
+    Finished(CloseReason),
+}
+
+/// What happens once an HTTP response has been written.
+pub(crate) enum Then {
+    Upgrade {
+        leftover: Vec<u8>,
+        request: Box<Request>,
+    },
+    Close,
+}
+
+pub(crate) enum Phase {
+    /// Reading the HTTP request head.
+    Request { buf: Vec<u8> },
+    /// Writing an HTTP response.
+    Response {
+        bytes: Vec<u8>,
+        written: usize,
+        then: Then,
+    },
+    /// An open WebSocket: messages flow both ways.
+    Open(WebSocketContext),
+    /// A close frame was sent or received; finishing the close handshake.
+    Closing(WebSocketContext),
+    /// Writing what is left (a close frame after an error), then discarding input until EOF.
+    Draining(Option<WebSocketContext>),
+}
+
+pub(crate) struct Conn {
+    pub(crate) stream: Stream,
+    pub(crate) peer: SocketAddr,
+    pub(crate) generation: u32,
+    pub(crate) phase: Phase,
+    /// Queued in the loop's list of connections to flush.
+    pub(crate) dirty: bool,
+    /// When a byte last arrived from the client.
+    pub(crate) last_seen: Instant,
+    /// A ping for idleness is out and unanswered.
+    pub(crate) pinged: bool,
+}
+
+fn would_block(err: &WsError) -> bool {
+    matches!(err, WsError::Io(e) if e.kind() == ErrorKind::WouldBlock)
+}
+
+fn close_frame(code: u16, reason: &str) -> CloseFrame {
+    CloseFrame {
+        code: CloseCode::from(code),
+        reason: reason.to_owned().into(),
+    }
+}
+
+impl Conn {
+    pub(crate) fn new(stream: Stream, peer: SocketAddr, generation: u32, now: Instant) -> Self {
+        Conn {
+            stream,
+            peer,
+            generation,
+            phase: Phase::Request { buf: Vec::new() },
+            dirty: false,
+            last_seen: now,
+            pinged: false,
+        }
+    }
+
+    pub(crate) fn is_open(&self) -> bool {
+        matches!(self.phase, Phase::Open(_))
+    }
+
+    pub(crate) fn in_handshake(&self) -> bool {
+        matches!(self.phase, Phase::Request { .. } | Phase::Response { .. })
+    }
+
+    /// Reads until there is something to report or the socket would block.
+    pub(crate) fn read(&mut self, config: &Config, scratch: &mut [u8], now: Instant) -> Progress {
+        match &mut self.phase {
+            Phase::Request { buf } => Self::read_request(&mut self.stream, buf, config, scratch),
+            // The response is written first; the loop reads again once it is.
+            Phase::Response { .. } => Progress::Idle,
+            Phase::Open(ws) => match ws.read(&mut self.stream) {
+                Ok(message) => {
+                    self.last_seen = now;
+                    self.pinged = false;
+                    self.on_frame(message)
+                }
+                Err(err) => self.on_read_error(err),
+            },
+            Phase::Closing(ws) => loop {
+                match ws.read(&mut self.stream) {
+                    // Data after a close frame is not delivered.
+                    Ok(_) => continue,
+                    Err(err) if would_block(&err) => return Progress::Idle,
+                    Err(_) => return Progress::Finished(CloseReason::Disconnected),
+                }
+            },
+            Phase::Draining(_) => loop {
+                match self.stream.read(scratch) {
+                    Ok(0) => return Progress::Finished(CloseReason::Disconnected),
+                    Ok(_) => continue,
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => return Progress::Idle,
+                    Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                    Err(_) => return Progress::Finished(CloseReason::Disconnected),
+                }
+            },
+        }
+    }
+
+    fn read_request(
+        stream: &mut Stream,
+        buf: &mut Vec<u8>,
+        config: &Config,
+        scratch: &mut [u8],
+    ) -> Progress {
+        loop {
+            let room = config.max_handshake_size.saturating_sub(buf.len()).max(1);
+            let len = room.min(scratch.len());
+            match stream.read(&mut scratch[..len]) {
+                Ok(0) => return Progress::Finished(CloseReason::Disconnected),
+                Ok(n) => {
+                    buf.extend_from_slice(&scratch[..n]);
+                    match http::parse(buf, config.max_handshake_size, config.serve_page) {
+                        Step::NeedMore => continue,
+                        step => return Progress::Request(step),
+                    }
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return Progress::Idle,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(_) => return Progress::Finished(CloseReason::Disconnected),
+            }
+        }
+    }
+
+    fn on_frame(&mut self, message: tungstenite::Message) -> Progress {
+        match message {
+            tungstenite::Message::Text(text) => Progress::Message(Message::Text(text)),
+            tungstenite::Message::Binary(bytes) => Progress::Message(Message::Binary(bytes)),
+            tungstenite::Message::Close(frame) => {
+                // tungstenite has queued the answering close frame.
+                let (code, reason) = match frame {
+                    Some(f) => (u16::from(f.code), f.reason.as_str().to_owned()),
+                    None => (1005, String::new()),
+                };
+                self.leave(Phase::Closing);
+                Progress::Left(CloseReason::ByClient { code, reason })
+            }
+            // Pongs to pings are queued by tungstenite; pongs and raw frames need nothing more.
+            _ => Progress::Continue,
+        }
+    }
+
+    fn on_read_error(&mut self, err: WsError) -> Progress {
+        let code = match err {
+            ref e if would_block(e) => return Progress::Idle,
+            WsError::Capacity(_) => 1009,
+            WsError::Utf8(_) => 1007,
+            WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
+                return Progress::Finished(CloseReason::Disconnected)
+            }
+            WsError::Protocol(_) | WsError::AttackAttempt => 1002,
+            WsError::WriteBufferFull(_) => return self.overflow(),
+            _ => return Progress::Finished(CloseReason::Disconnected),
+        };
+        self.fail(code)
+    }
+
+    /// Fails the WebSocket connection (RFC 6455, 7.1.7): a close frame with `code`, then the TCP
+    /// close once it is written.
+    fn fail(&mut self, code: u16) -> Progress {
+        let reason = match code {
+            1007 => "invalid UTF-8",
+            1009 => "message too big",
+            _ => "protocol error",
+        };
+        if let Phase::Open(ws) = &mut self.phase {
+            match ws.close(&mut self.stream, Some(close_frame(code, reason))) {
+                Ok(()) => {}
+                Err(err) if would_block(&err) => {}
+                Err(_) => return Progress::Finished(CloseReason::ProtocolError { code }),
+            }
+        }
+        self.leave(|ws| Phase::Draining(Some(ws)));
+        Progress::Left(CloseReason::ProtocolError { code })
+    }
+
+    /// The client's backlog passed the limit: close it with 1008, or drop it when even the close
+    /// frame does not fit.
+    fn overflow(&mut self) -> Progress {
+        self.close(
+            1008,
+            "too slow: backlog limit reached",
+            CloseReason::SlowConsumer,
+        )
+    }
+
+    /// Moves an open (or closing) connection's WebSocket into its next phase.
+    fn leave(&mut self, next: impl FnOnce(WebSocketContext) -> Phase) {
+        let phase = std::mem::replace(&mut self.phase, Phase::Draining(None));
+        self.phase = match phase {
+            Phase::Open(ws) | Phase::Closing(ws) => next(ws),
+            other => other,
+        };
+    }
+
+    /// Queues a message; returns what to report when the client cannot take it.
+    pub(crate) fn send(&mut self, message: Message) -> Progress {
+        let Phase::Open(ws) = &mut self.phase else {
+            return Progress::Idle;
+        };
+        match ws.write(&mut self.stream, message.into_tungstenite()) {
+            Ok(()) => Progress::Idle,
+            Err(err) if would_block(&err) => Progress::Idle,
+            Err(WsError::WriteBufferFull(_)) => self.overflow(),
+            Err(_) => Progress::Finished(CloseReason::Disconnected),
+        }
+    }
+
+    /// Queues a ping (for idle detection).
+    pub(crate) fn ping(&mut self) -> Progress {
+        let Phase::Open(ws) = &mut self.phase else {
+            return Progress::Idle;
+        };
+        self.pinged = true;
+        match ws.write(
+            &mut self.stream,
+            tungstenite::Message::Ping(Default::default()),
+        ) {
+            Ok(()) => Progress::Idle,
+            Err(err) if would_block(&err) => Progress::Idle,
+            Err(WsError::WriteBufferFull(_)) => self.overflow(),
+            Err(_) => Progress::Finished(CloseReason::Disconnected),
+        }
+    }
+
+    /// Starts the close handshake from the server's side.
+    pub(crate) fn close(&mut self, code: u16, reason: &str, why: CloseReason) -> Progress {
+        let Phase::Open(ws) = &mut self.phase else {
+            return Progress::Idle;
+        };
+        match ws.close(&mut self.stream, Some(close_frame(code, reason))) {
+            Ok(()) => {}
+            Err(err) if would_block(&err) => {}
+            Err(_) => return Progress::Finished(why),
+        }
+        self.leave(Phase::Closing);
+        Progress::Left(why)
+    }
+
+    /// Starts writing an HTTP response.
+    pub(crate) fn respond(&mut self, bytes: Vec<u8>, then: Then) {
+        self.phase = Phase::Response {
+            bytes,
+            written: 0,
+            then,
+        };
+    }
+
+    /// Writes what is queued.
+    pub(crate) fn flush(&mut self, ws_config: &WebSocketConfig) -> Progress {
+        match &mut self.phase {
+            Phase::Request { .. } => Progress::Idle,
+            Phase::Response { bytes, written, .. } => {
+                while *written < bytes.len() {
+                    match self.stream.write(&bytes[*written..]) {
+                        Ok(0) => return Progress::Finished(CloseReason::Disconnected),
+                        Ok(n) => *written += n,
+                        Err(e) if e.kind() == ErrorKind::WouldBlock => return Progress::Idle,
+                        Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                        Err(_) => return Progress::Finished(CloseReason::Disconnected),
+                    }
+                }
+                self.after_response(ws_config)
+            }
+            Phase::Open(ws) | Phase::Closing(ws) => match ws.flush(&mut self.stream) {
+                Ok(()) => Progress::Idle,
+                Err(err) if would_block(&err) => Progress::Idle,
+                Err(WsError::ConnectionClosed) => Progress::Finished(CloseReason::Disconnected),
+                Err(_) => Progress::Finished(CloseReason::Disconnected),
+            },
+            Phase::Draining(ws) => {
+                if let Some(ctx) = ws {
+                    match ctx.flush(&mut self.stream) {
+                        Ok(()) | Err(WsError::ConnectionClosed) => {}
+                        Err(err) if would_block(&err) => return Progress::Idle,
+                        Err(_) => return Progress::Finished(CloseReason::Disconnected),
+                    }
+                    *ws = None;
+                    self.stream.shutdown_write();
+                }
+                Progress::Idle
+            }
+        }
+    }
+
+    fn after_response(&mut self, ws_config: &WebSocketConfig) -> Progress {
+        let phase = std::mem::replace(&mut self.phase, Phase::Draining(None));
+        let Phase::Response { then, .. } = phase else {
+            return Progress::Idle;
+        };
+        match then {
+            Then::Close => {
+                self.stream.shutdown_write();
+                Progress::Idle
+            }
+            Then::Upgrade { leftover, request } => {
+                let ws =
+                    WebSocketContext::from_partially_read(leftover, Role::Server, Some(*ws_config));
+                self.phase = Phase::Open(ws);
+                Progress::Opened(request)
+            }
+        }
+    }
+}

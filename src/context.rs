@@ -1,0 +1,199 @@
+//! What a handler can do: queue sends, closes and timers for the loop to apply.
+
+use std::net::SocketAddr;
+use std::ops::{Deref, DerefMut};
+use std::time::{Duration, Instant};
+
+use slab::Slab;
+
+use crate::client::ClientId;
+use crate::conn::Conn;
+use crate::message::Message;
+use crate::timer::TimerId;
+
+/// One thing a handler asked for, applied by the loop after the handler returns.
+#[derive(Debug)]
+pub(crate) enum Action {
+    Send(ClientId, Message),
+    /// Recipients are every open client but `except`, fixed when the outbox is applied, which is
+    /// right after the handler returns and before any other event is looked at.
+    Broadcast {
+        except: Option<ClientId>,
+        message: Message,
+    },
+    Close(ClientId, u16, String),
+    SetTimer(TimerId, Instant),
+    CancelTimer(TimerId),
+    Stop,
+}
+
+/// The queue of actions a handler call produced.
+#[derive(Debug, Default)]
+pub(crate) struct Outbox {
+    pub(crate) actions: Vec<Action>,
+    next_timer: u64,
+}
+
+/// The loop-wide part of a handler's context: send to any client, broadcast, close, list clients,
+/// set timers, stop the server.
+///
+/// Every call only queues; the loop applies the queue in order after the handler returns.
+pub struct Context<'a> {
+    pub(crate) conns: &'a Slab<Conn>,
+    pub(crate) outbox: &'a mut Outbox,
+}
+
+impl<'a> Context<'a> {
+    pub(crate) fn new(conns: &'a Slab<Conn>, outbox: &'a mut Outbox) -> Self {
+        Context { conns, outbox }
+    }
+
+    /// Send a message to one client. A client that has gone (or whose id is stale) is skipped.
+    pub fn send_to(&mut self, client: ClientId, message: impl Into<Message>) {
+        self.outbox
+            .actions
+            .push(Action::Send(client, message.into()));
+    }
+
+    /// Send a message to every connected client. The frame is shared, not copied per client.
+    pub fn broadcast(&mut self, message: impl Into<Message>) {
+        self.outbox.actions.push(Action::Broadcast {
+            except: None,
+            message: message.into(),
+        });
+    }
+
+    /// Send a message to every connected client but one.
+    pub fn broadcast_except(&mut self, except: ClientId, message: impl Into<Message>) {
+        self.outbox.actions.push(Action::Broadcast {
+            except: Some(except),
+            message: message.into(),
+        });
+    }
+
+    /// Close a client with a close code (1000 for a normal close; 4000-4999 are free for
+    /// applications) and a reason of at most 123 bytes (longer is cut at a character boundary).
+    /// Its [`on_close`](crate::Handler::on_close) follows.
+    pub fn close(&mut self, client: ClientId, code: u16, reason: &str) {
+        let mut end = reason.len().min(123);
+        while !reason.is_char_boundary(end) {
+            end -= 1;
+        }
+        self.outbox
+            .actions
+            .push(Action::Close(client, code, reason[..end].to_owned()));
+    }
+
+    /// The clients connected now (handshake done, not yet closed), in no particular order.
+    pub fn clients(&self) -> impl Iterator<Item = ClientId> + '_ {
+        self.conns
+            .iter()
+            .filter(|(_, conn)| conn.is_open())
+            .map(|(slot, conn)| ClientId::new(slot, conn.generation))
+    }
+
+    /// How many clients are connected now.
+    pub fn client_count(&self) -> usize {
+        self.clients().count()
+    }
+
+    /// Whether this client is still connected.
+    pub fn is_connected(&self, client: ClientId) -> bool {
+        self.open_conn(client).is_some()
+    }
+
+    /// The address of a connected client.
+    pub fn peer_addr(&self, client: ClientId) -> Option<SocketAddr> {
+        self.open_conn(client).map(|conn| conn.peer)
+    }
+
+    /// Call [`Handler::on_timer`](crate::Handler::on_timer) once, `after` from now. Pending timers
+    /// cost a few bytes each and nothing while they wait.
+    pub fn set_timer(&mut self, after: Duration) -> TimerId {
+        self.outbox.next_timer += 1;
+        let id = TimerId(self.outbox.next_timer);
+        let at = Instant::now() + after;
+        self.outbox.actions.push(Action::SetTimer(id, at));
+        id
+    }
+
+    /// Cancel a timer that has not fired yet; cancelling a fired or unknown timer does nothing.
+    pub fn cancel_timer(&mut self, timer: TimerId) {
+        self.outbox.actions.push(Action::CancelTimer(timer));
+    }
+
+    /// Stop the server gracefully: every client is sent 1001 (going away), and
+    /// [`Server::run`](crate::Server::run) returns once they are closed or after a second.
+    pub fn stop(&mut self) {
+        self.outbox.actions.push(Action::Stop);
+    }
+
+    fn open_conn(&self, client: ClientId) -> Option<&Conn> {
+        self.conns
+            .get(client.slot())
+            .filter(|conn| conn.generation == client.generation && conn.is_open())
+    }
+}
+
+/// The context of an event about one client: everything [`Context`] does (through `Deref`), plus
+/// the client's id and address and sends to it.
+///
+/// ```
+/// use simple_ws_server::{ClientContext, Handler, Message};
+///
+/// struct Relay;
+///
+/// impl Handler for Relay {
+///     fn on_message(&mut self, ctx: &mut ClientContext<'_>, message: Message) {
+///         ctx.broadcast_others(message); // to everyone but the sender
+///         ctx.send("relayed");           // to the sender
+///     }
+/// }
+/// ```
+pub struct ClientContext<'a> {
+    ctx: Context<'a>,
+    id: ClientId,
+    peer: SocketAddr,
+}
+
+impl<'a> ClientContext<'a> {
+    pub(crate) fn new(ctx: Context<'a>, id: ClientId, peer: SocketAddr) -> Self {
+        ClientContext { ctx, id, peer }
+    }
+
+    /// The id of the client this event is about.
+    pub fn id(&self) -> ClientId {
+        self.id
+    }
+
+    /// The address of the client this event is about.
+    pub fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+
+    /// Send a message to the client this event is about.
+    pub fn send(&mut self, message: impl Into<Message>) {
+        let id = self.id;
+        self.ctx.send_to(id, message);
+    }
+
+    /// Send a message to every connected client but the one this event is about.
+    pub fn broadcast_others(&mut self, message: impl Into<Message>) {
+        let id = self.id;
+        self.ctx.broadcast_except(id, message);
+    }
+}
+
+impl<'a> Deref for ClientContext<'a> {
+    type Target = Context<'a>;
+
+    fn deref(&self) -> &Context<'a> {
+        &self.ctx
+    }
+}
+
+impl DerefMut for ClientContext<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.ctx
+    }
+}

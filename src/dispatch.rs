@@ -1,0 +1,188 @@
+//! Between the loop and the handler: act on what connections report, call the handler, and
+//! apply what it queued.
+
+use std::net::SocketAddr;
+
+use log::{debug, info};
+
+use crate::client::ClientId;
+use crate::conn::{Phase, Progress, Then};
+use crate::context::{Action, ClientContext, Context};
+use crate::event_loop::EventLoop;
+use crate::handler::Handler;
+use crate::http::{self, Step};
+use crate::message::CloseReason;
+use crate::request::{Decision, Request};
+use crate::timer::{Due, TimerId};
+
+impl<H: Handler> EventLoop<H> {
+    /// Acts on one report of a connection; returns whether the connection still exists. The
+    /// caller applies the outbox afterwards (never this function: applying it can close
+    /// connections, whose `on_close` queues more, and that must not recurse).
+    pub(crate) fn on_progress(&mut self, slot: usize, progress: Progress) -> bool {
+        let Some(conn) = self.conns.get(slot) else {
+            return false;
+        };
+        let id = ClientId::new(slot, conn.generation);
+        let peer = conn.peer;
+        match progress {
+            Progress::Idle | Progress::Continue => {}
+            Progress::Request(step) => self.answer(slot, step),
+            Progress::Opened(request) => {
+                info!("{peer} connected");
+                if let Some(idle) = self.config.idle_timeout {
+                    self.deadlines.add(self.now + idle, Due::Idle(id));
+                }
+                self.call(id, |handler, ctx| handler.on_open(ctx, &request));
+            }
+            Progress::Message(message) => {
+                self.call(id, |handler, ctx| handler.on_message(ctx, message));
+            }
+            Progress::Left(reason) => {
+                self.deadlines
+                    .add(self.now + self.config.close_timeout, Due::Close(id));
+                self.queue_flush(slot);
+                self.call_close(id, peer, reason);
+            }
+            Progress::Finished(reason) => {
+                self.remove(slot, reason);
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Answers a complete HTTP request: the page, an error status, or the upgrade.
+    fn answer(&mut self, slot: usize, step: Step) {
+        let Some(conn) = self.conns.get_mut(slot) else {
+            return;
+        };
+        let Phase::Request { buf } = &mut conn.phase else {
+            return;
+        };
+        let mut buf = std::mem::take(buf);
+        let peer = conn.peer;
+        let (bytes, then) = match step {
+            Step::NeedMore => return,
+            Step::Respond(bytes) => (bytes, Then::Close),
+            Step::Upgrade(parts) => {
+                let http::Upgrade {
+                    request,
+                    response,
+                    head_len,
+                } = *parts;
+                let request = Request {
+                    inner: request,
+                    peer,
+                };
+                let decision = if http::origin_allowed(&request.inner, &self.config.allowed_origins)
+                {
+                    self.handler.on_handshake(&request)
+                } else {
+                    Decision::reject(403, "origin not allowed")
+                };
+                match decision {
+                    Decision::Accept => (
+                        http::upgrade_response(response, None),
+                        upgrade(buf.split_off(head_len), request),
+                    ),
+                    Decision::AcceptWithProtocol(protocol) => (
+                        http::upgrade_response(response, Some(&protocol)),
+                        upgrade(buf.split_off(head_len), request),
+                    ),
+                    Decision::Reject { status, body } => {
+                        debug!("{peer}: handshake rejected with {status}");
+                        (http::error(status.clamp(400, 599), &body), Then::Close)
+                    }
+                }
+            }
+        };
+        if let Then::Close = then {
+            let id = ClientId::new(slot, conn.generation);
+            self.deadlines
+                .add(self.now + self.config.close_timeout, Due::Close(id));
+        }
+        conn.respond(bytes, then);
+        self.queue_flush(slot);
+    }
+
+    /// Calls the handler about one open client.
+    fn call(&mut self, id: ClientId, f: impl FnOnce(&mut H, &mut ClientContext<'_>)) {
+        let Some(conn) = self.conn(id) else { return };
+        let peer = conn.peer;
+        let ctx = Context::new(&self.conns, &mut self.outbox);
+        f(&mut self.handler, &mut ClientContext::new(ctx, id, peer));
+    }
+
+    /// Tells the handler a client has gone (the connection may already be out of the slab).
+    pub(crate) fn call_close(&mut self, id: ClientId, peer: SocketAddr, reason: CloseReason) {
+        info!("{peer} closed");
+        let ctx = Context::new(&self.conns, &mut self.outbox);
+        self.handler
+            .on_close(&mut ClientContext::new(ctx, id, peer), reason);
+    }
+
+    pub(crate) fn call_timer(&mut self, timer: TimerId) {
+        let mut ctx = Context::new(&self.conns, &mut self.outbox);
+        self.handler.on_timer(&mut ctx, timer);
+    }
+
+    /// Applies everything the handler queued, in order, including what the handler queues while
+    /// this runs (an `on_close` caused by a send).
+    pub(crate) fn apply_outbox(&mut self) {
+        while !self.outbox.actions.is_empty() {
+            let mut actions = std::mem::take(&mut self.outbox.actions);
+            for action in actions.drain(..) {
+                self.apply(action);
+            }
+            if self.outbox.actions.is_empty() {
+                // Keep the allocation for the next handler call.
+                self.outbox.actions = actions;
+            }
+        }
+    }
+
+    fn apply(&mut self, action: Action) {
+        match action {
+            Action::Send(id, message) => {
+                if let Some(conn) = self.conn_mut(id) {
+                    let progress = conn.send(message);
+                    self.queue_flush(id.slot());
+                    self.on_progress(id.slot(), progress);
+                }
+            }
+            Action::Broadcast { except, message } => {
+                let mut slot = 0;
+                // Index loop: sending can close a slow client, which changes the slab.
+                while slot < self.conns.capacity() {
+                    if let Some(conn) = self.conns.get_mut(slot) {
+                        let id = ClientId::new(slot, conn.generation);
+                        if conn.is_open() && Some(id) != except {
+                            let progress = conn.send(message.clone());
+                            self.queue_flush(slot);
+                            self.on_progress(slot, progress);
+                        }
+                    }
+                    slot += 1;
+                }
+            }
+            Action::Close(id, code, reason) => {
+                if let Some(conn) = self.conn_mut(id) {
+                    let progress = conn.close(code, &reason, CloseReason::ByServer { code });
+                    self.queue_flush(id.slot());
+                    self.on_progress(id.slot(), progress);
+                }
+            }
+            Action::SetTimer(timer, at) => self.deadlines.add(at, Due::Timer(timer)),
+            Action::CancelTimer(timer) => self.deadlines.cancel_timer(timer),
+            Action::Stop => self.begin_shutdown(),
+        }
+    }
+}
+
+fn upgrade(leftover: Vec<u8>, request: Request) -> Then {
+    Then::Upgrade {
+        leftover,
+        request: Box::new(request),
+    }
+}

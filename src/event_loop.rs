@@ -1,0 +1,356 @@
+//! The loop: one `mio::Poll` owning the listener and every connection, edge-triggered throughout.
+
+use std::io::{ErrorKind, Write};
+use std::time::{Duration, Instant};
+
+use log::{debug, warn};
+use mio::net::TcpListener;
+use mio::{Events, Interest, Poll, Token};
+use slab::Slab;
+use tungstenite::protocol::WebSocketConfig;
+
+use crate::client::ClientId;
+use crate::config::Config;
+use crate::conn::{Conn, Progress};
+use crate::context::Outbox;
+use crate::error::{Error, Result};
+use crate::handle::Inbox;
+use crate::handler::Handler;
+use crate::http;
+use crate::message::CloseReason;
+use crate::stream::Stream;
+use crate::timer::{Deadlines, Due};
+
+pub(crate) const LISTENER: Token = Token(0);
+pub(crate) const WAKER: Token = Token(1);
+const FIRST_CONN: usize = 2;
+
+/// How long a graceful shutdown waits for clients to answer their close frames.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
+/// How long accepting pauses after the process ran out of file descriptors.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+pub(crate) struct EventLoop<H> {
+    pub(crate) poll: Poll,
+    pub(crate) listener: Option<TcpListener>,
+    pub(crate) config: Config,
+    pub(crate) ws_config: WebSocketConfig,
+    pub(crate) conns: Slab<Conn>,
+    pub(crate) outbox: Outbox,
+    /// Connections with output queued, flushed once at the end of each batch of events.
+    pub(crate) to_flush: Vec<usize>,
+    pub(crate) deadlines: Deadlines,
+    pub(crate) handler: H,
+    pub(crate) inbox: Inbox,
+    pub(crate) next_generation: u32,
+    pub(crate) scratch: Vec<u8>,
+    pub(crate) now: Instant,
+    pub(crate) stopping: bool,
+    pub(crate) accept_paused: bool,
+}
+
+impl<H: Handler> EventLoop<H> {
+    pub(crate) fn new(
+        poll: Poll,
+        mut listener: TcpListener,
+        config: Config,
+        inbox: Inbox,
+        handler: H,
+    ) -> Result<Self> {
+        poll.registry()
+            .register(&mut listener, LISTENER, Interest::READABLE)
+            .map_err(|source| Error::EventLoop {
+                context: "registering the listener",
+                source,
+            })?;
+        Ok(EventLoop {
+            poll,
+            listener: Some(listener),
+            ws_config: config.websocket_config(),
+            config,
+            conns: Slab::new(),
+            outbox: Outbox::default(),
+            to_flush: Vec::new(),
+            deadlines: Deadlines::default(),
+            handler,
+            inbox,
+            next_generation: 0,
+            scratch: vec![0; 4096],
+            now: Instant::now(),
+            stopping: false,
+            accept_paused: false,
+        })
+    }
+
+    pub(crate) fn run(mut self) -> Result<()> {
+        let mut events = Events::with_capacity(1024);
+        loop {
+            let timeout = self.deadlines.timeout(Instant::now());
+            if let Err(source) = self.poll.poll(&mut events, timeout) {
+                if source.kind() == ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(Error::EventLoop {
+                    context: "waiting for events",
+                    source,
+                });
+            }
+            self.now = Instant::now();
+            for event in events.iter() {
+                match event.token() {
+                    LISTENER => self.accept_all(),
+                    WAKER => self.take_commands(),
+                    Token(token) => {
+                        let slot = token - FIRST_CONN;
+                        if event.is_writable() {
+                            self.queue_flush(slot);
+                        }
+                        if event.is_readable() || event.is_read_closed() || event.is_error() {
+                            self.read(slot);
+                        }
+                    }
+                }
+            }
+            self.flush_all();
+            self.run_deadlines();
+            if self.stopping && self.conns.is_empty() {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Accepts until the listener would block (edge-triggered: no new event comes for
+    /// connections already queued).
+    fn accept_all(&mut self) {
+        if self.accept_paused || self.stopping {
+            return;
+        }
+        loop {
+            let Some(listener) = &self.listener else {
+                return;
+            };
+            match listener.accept() {
+                Ok((tcp, peer)) => self.admit(tcp, peer),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) if out_of_resources(&e) => {
+                    // Spinning on accept would burn the core and starve every client: pause,
+                    // serve the clients we have, try again shortly.
+                    warn!("cannot accept connections: {e}; pausing for {ACCEPT_BACKOFF:?}");
+                    self.accept_paused = true;
+                    self.deadlines.add(self.now + ACCEPT_BACKOFF, Due::Accept);
+                    return;
+                }
+                Err(e) => debug!("accept failed: {e}"),
+            }
+        }
+    }
+
+    fn admit(&mut self, mut tcp: mio::net::TcpStream, peer: std::net::SocketAddr) {
+        let peer = std::net::SocketAddr::new(peer.ip().to_canonical(), peer.port());
+        if self.conns.len() >= self.config.max_connections {
+            debug!("{peer}: refused, {} connections held", self.conns.len());
+            // Best effort: the socket is new, so its send buffer is empty and this fits.
+            let _ = tcp.write(&http::error(503, "server at its connection limit"));
+            return;
+        }
+        if let Err(e) = tcp.set_nodelay(true) {
+            debug!("{peer}: cannot set TCP_NODELAY: {e}");
+        }
+        let entry = self.conns.vacant_entry();
+        let slot = entry.key();
+        if let Err(e) = self.poll.registry().register(
+            &mut tcp,
+            Token(slot + FIRST_CONN),
+            Interest::READABLE | Interest::WRITABLE,
+        ) {
+            warn!("{peer}: cannot register the connection: {e}");
+            return;
+        }
+        self.next_generation = self.next_generation.wrapping_add(1);
+        let generation = self.next_generation;
+        entry.insert(Conn::new(Stream::Plain(tcp), peer, generation, self.now));
+        let id = ClientId::new(slot, generation);
+        self.deadlines
+            .add(self.now + self.config.handshake_timeout, Due::Handshake(id));
+        // Registering reports data that is already waiting, so no read is needed here.
+    }
+
+    /// Reads from a connection until it would block, acting on everything it reports.
+    pub(crate) fn read(&mut self, slot: usize) {
+        loop {
+            let Some(conn) = self.conns.get_mut(slot) else {
+                return;
+            };
+            let progress = conn.read(&self.config, &mut self.scratch, self.now);
+            match progress {
+                Progress::Idle => return,
+                Progress::Continue => self.queue_flush(slot),
+                progress => {
+                    self.queue_flush(slot);
+                    if !self.on_progress(slot, progress) {
+                        return;
+                    }
+                }
+            }
+            self.apply_outbox();
+        }
+    }
+
+    /// Adds a connection to the list flushed at the end of the batch.
+    pub(crate) fn queue_flush(&mut self, slot: usize) {
+        if let Some(conn) = self.conns.get_mut(slot) {
+            if !conn.dirty {
+                conn.dirty = true;
+                self.to_flush.push(slot);
+            }
+        }
+    }
+
+    /// Writes out every connection's queued output: one write per connection per batch, however
+    /// many messages were queued for it.
+    fn flush_all(&mut self) {
+        while let Some(slot) = self.to_flush.pop() {
+            let Some(conn) = self.conns.get_mut(slot) else {
+                continue;
+            };
+            conn.dirty = false;
+            let progress = conn.flush(&self.ws_config);
+            if let Progress::Opened(_) = progress {
+                self.on_progress(slot, progress);
+                self.apply_outbox();
+                // Bytes may have arrived with or after the handshake, while we did not read.
+                self.read(slot);
+            } else {
+                self.on_progress(slot, progress);
+                self.apply_outbox();
+            }
+        }
+    }
+
+    fn take_commands(&mut self) {
+        while let Ok(action) = self.inbox.commands.try_recv() {
+            self.outbox.actions.push(action);
+        }
+        self.apply_outbox();
+        if self.inbox.stop_requested() {
+            self.begin_shutdown();
+        }
+    }
+
+    fn run_deadlines(&mut self) {
+        let now = Instant::now();
+        while let Some(due) = self.deadlines.pop_due(now) {
+            self.now = now;
+            match due {
+                Due::Handshake(id) => {
+                    if self.conn(id).is_some_and(Conn::in_handshake) {
+                        debug!("{id}: handshake timed out");
+                        self.remove(id.slot(), CloseReason::Timeout);
+                    }
+                }
+                Due::Idle(id) => self.check_idle(id),
+                Due::Close(id) => {
+                    if self.conn(id).is_some() {
+                        self.remove(id.slot(), CloseReason::Timeout);
+                    }
+                }
+                Due::Timer(timer) => self.call_timer(timer),
+                Due::Accept => {
+                    self.accept_paused = false;
+                    self.accept_all();
+                }
+                Due::Shutdown => {
+                    let slots: Vec<usize> = self.conns.iter().map(|(slot, _)| slot).collect();
+                    for slot in slots {
+                        self.remove(slot, CloseReason::Shutdown);
+                    }
+                }
+            }
+            self.apply_outbox();
+            self.flush_all();
+        }
+    }
+
+    fn check_idle(&mut self, id: ClientId) {
+        let (Some(idle), now) = (self.config.idle_timeout, self.now) else {
+            return;
+        };
+        let pong_timeout = self.config.pong_timeout;
+        let Some(conn) = self.conn_mut(id).filter(|conn| conn.is_open()) else {
+            return;
+        };
+        let quiet_until = conn.last_seen + idle;
+        if now < quiet_until {
+            self.deadlines.add(quiet_until, Due::Idle(id));
+        } else if !conn.pinged {
+            let progress = conn.ping();
+            self.queue_flush(id.slot());
+            self.deadlines.add(now + pong_timeout, Due::Idle(id));
+            self.on_progress(id.slot(), progress);
+        } else {
+            debug!("{id}: no answer to a ping, closing");
+            self.remove(id.slot(), CloseReason::Timeout);
+        }
+    }
+
+    /// Stops accepting and sends every client 1001 (going away).
+    pub(crate) fn begin_shutdown(&mut self) {
+        if self.stopping {
+            return;
+        }
+        self.stopping = true;
+        if let Some(mut listener) = self.listener.take() {
+            let _ = self.poll.registry().deregister(&mut listener);
+        }
+        let slots: Vec<usize> = self.conns.iter().map(|(slot, _)| slot).collect();
+        for slot in slots {
+            let Some(conn) = self.conns.get_mut(slot) else {
+                continue;
+            };
+            if conn.is_open() {
+                let progress = conn.close(1001, "server shutting down", CloseReason::Shutdown);
+                self.queue_flush(slot);
+                self.on_progress(slot, progress);
+            } else if conn.in_handshake() {
+                self.remove(slot, CloseReason::Shutdown);
+            }
+        }
+        self.deadlines.add(self.now + SHUTDOWN_GRACE, Due::Shutdown);
+        self.apply_outbox();
+    }
+
+    pub(crate) fn conn(&self, id: ClientId) -> Option<&Conn> {
+        self.conns
+            .get(id.slot())
+            .filter(|conn| conn.generation == id.generation)
+    }
+
+    pub(crate) fn conn_mut(&mut self, id: ClientId) -> Option<&mut Conn> {
+        self.conns
+            .get_mut(id.slot())
+            .filter(|conn| conn.generation == id.generation)
+    }
+
+    /// Drops a connection, telling the handler first if it was open.
+    pub(crate) fn remove(&mut self, slot: usize, reason: CloseReason) {
+        if !self.conns.contains(slot) {
+            return;
+        }
+        let mut conn = self.conns.remove(slot);
+        let _ = self.poll.registry().deregister(conn.stream.tcp());
+        if conn.is_open() {
+            let id = ClientId::new(slot, conn.generation);
+            self.call_close(id, conn.peer, reason);
+        }
+    }
+}
+
+/// Accept errors that mean the process or system is out of descriptors or memory.
+fn out_of_resources(e: &std::io::Error) -> bool {
+    // EMFILE, ENFILE, ENOBUFS, ENOMEM (the same numbers on Linux and the BSDs, but ENOBUFS).
+    matches!(
+        e.raw_os_error(),
+        Some(24) | Some(23) | Some(105) | Some(55) | Some(12)
+    )
+}

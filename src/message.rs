@@ -1,0 +1,145 @@
+//! Messages as the handler sees them, and why a connection ended.
+
+use std::fmt;
+
+use tungstenite::{Bytes, Utf8Bytes};
+
+/// A whole WebSocket message: fragmented messages arrive reassembled, control frames (ping, pong,
+/// close) are answered by the server and never reach the handler.
+///
+/// Cloning is cheap (a reference count), so one message can be sent to many clients.
+///
+/// ```
+/// use simple_ws_server::Message;
+///
+/// let text = Message::from("hello");
+/// assert_eq!(text.as_text(), Some("hello"));
+/// let binary = Message::from(vec![1u8, 2, 3]);
+/// assert_eq!(binary.as_bytes(), &[1, 2, 3]);
+/// assert!(binary.as_text().is_none());
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub enum Message {
+    /// A text message: valid UTF-8, checked by the server before the handler sees it.
+    Text(Utf8Bytes),
+    /// A binary message.
+    Binary(Bytes),
+}
+
+impl Message {
+    /// The text of a text message, `None` for a binary one.
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            Message::Text(text) => Some(text.as_str()),
+            Message::Binary(_) => None,
+        }
+    }
+
+    /// The payload's bytes, for either kind.
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            Message::Text(text) => text.as_bytes(),
+            Message::Binary(bytes) => bytes,
+        }
+    }
+
+    /// Whether this is a text message.
+    pub fn is_text(&self) -> bool {
+        matches!(self, Message::Text(_))
+    }
+
+    /// The payload's length in bytes.
+    pub fn len(&self) -> usize {
+        self.as_bytes().len()
+    }
+
+    /// Whether the payload is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub(crate) fn into_tungstenite(self) -> tungstenite::Message {
+        match self {
+            Message::Text(text) => tungstenite::Message::Text(text),
+            Message::Binary(bytes) => tungstenite::Message::Binary(bytes),
+        }
+    }
+}
+
+impl fmt::Debug for Message {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Message::Text(text) => f.debug_tuple("Text").field(&text.as_str()).finish(),
+            Message::Binary(bytes) => write!(f, "Binary({} bytes)", bytes.len()),
+        }
+    }
+}
+
+impl From<&str> for Message {
+    fn from(text: &str) -> Self {
+        Message::Text(text.into())
+    }
+}
+
+impl From<String> for Message {
+    fn from(text: String) -> Self {
+        Message::Text(text.into())
+    }
+}
+
+impl From<Utf8Bytes> for Message {
+    fn from(text: Utf8Bytes) -> Self {
+        Message::Text(text)
+    }
+}
+
+impl From<&[u8]> for Message {
+    fn from(bytes: &[u8]) -> Self {
+        Message::Binary(Bytes::copy_from_slice(bytes))
+    }
+}
+
+impl From<Vec<u8>> for Message {
+    fn from(bytes: Vec<u8>) -> Self {
+        Message::Binary(bytes.into())
+    }
+}
+
+impl From<Bytes> for Message {
+    fn from(bytes: Bytes) -> Self {
+        Message::Binary(bytes)
+    }
+}
+
+/// Why a client's connection ended, as told to [`Handler::on_close`](crate::Handler::on_close).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CloseReason {
+    /// The client sent a close frame with this code (1005 when it gave none) and reason.
+    ByClient {
+        /// The close code the client sent.
+        code: u16,
+        /// The reason text the client sent.
+        reason: String,
+    },
+    /// The handler (or a [`Handle`](crate::Handle)) closed the client with this code.
+    ByServer {
+        /// The close code sent to the client.
+        code: u16,
+    },
+    /// The TCP connection ended without a close frame (EOF or reset).
+    Disconnected,
+    /// The client broke RFC 6455 (bad frame, invalid UTF-8, message over the size limit); it was
+    /// sent this close code (1002, 1007 or 1009).
+    ProtocolError {
+        /// The close code sent to the client.
+        code: u16,
+    },
+    /// The client did not answer a ping in time, or sent nothing for too long.
+    Timeout,
+    /// The client read too slowly: its outgoing backlog passed the limit, so it was closed with
+    /// 1008 (policy violation).
+    SlowConsumer,
+    /// The server is shutting down; the client was sent 1001 (going away).
+    Shutdown,
+}
