@@ -97,6 +97,12 @@ impl<'a> Context<'a> {
         self.clients().count()
     }
 
+    /// How many connections the server holds now, counting handshakes in progress and closing
+    /// connections too: what [`Config::max_connections`](crate::Config::max_connections) limits.
+    pub fn connection_count(&self) -> usize {
+        self.conns.len()
+    }
+
     /// Whether this client is still connected.
     pub fn is_connected(&self, client: ClientId) -> bool {
         self.open_conn(client).is_some()

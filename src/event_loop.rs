@@ -188,12 +188,13 @@ impl<H: Handler> EventLoop<H> {
                 Progress::Continue => self.queue_flush(slot),
                 progress => {
                     self.queue_flush(slot);
-                    if !self.on_progress(slot, progress) {
+                    let open = self.on_progress(slot, progress);
+                    self.apply_outbox();
+                    if !open {
                         return;
                     }
                 }
             }
-            self.apply_outbox();
         }
     }
 
