@@ -10,6 +10,7 @@ use crate::client::ClientId;
 use crate::conn::Conn;
 use crate::message::Message;
 use crate::timer::TimerId;
+use tungstenite::Bytes;
 
 /// One thing a handler asked for, applied by the loop after the handler returns.
 #[derive(Debug)]
@@ -22,9 +23,60 @@ pub(crate) enum Action {
         message: Message,
     },
     Close(ClientId, u16, String),
+    /// One piece of a fragmented message for one client.
+    Fragment(ClientId, Fragment),
     SetTimer(TimerId, Instant),
     CancelTimer(TimerId),
     Stop,
+}
+
+/// One piece of a message sent in fragments, so that large or live data streams out without
+/// being held whole (the original's `sendFragmentStart`, `sendFragment` and `sendFragmentEnd`).
+///
+/// A fragmented message is a [`Start`](Fragment::Start), any number of
+/// [`Continue`](Fragment::Continue)s, then an [`End`](Fragment::End); each piece goes out as one
+/// WebSocket frame as soon as the loop applies it, and the client receives one whole message.
+/// Send the pieces with [`ClientContext::send_fragment`], [`Context::send_fragment_to`] or
+/// [`Handle::send_fragment`](crate::Handle::send_fragment).
+///
+/// - One fragmented message at a time per client: a `Start` while one is open, or a `Continue`
+///   or `End` with none open, is dropped (and logged as a warning).
+/// - Other messages sent to that client while it is open (a [`send`](ClientContext::send), a
+///   broadcast) wait and go out right after its `End`, in the order they were sent, since
+///   RFC 6455 (5.4) forbids interleaving another message's frames. They count against the
+///   client's backlog limit ([`Config::max_backlog`](crate::Config::max_backlog)). Pings and
+///   close frames may go out between pieces, as the RFC allows.
+/// - The pieces of a text message must together be valid UTF-8 (one piece may end inside a
+///   character); the server does not check them, and a client closes the connection on invalid
+///   text.
+///
+/// ```
+/// use simple_ws_server::{ClientContext, Fragment, Handler, Message};
+///
+/// /// Answers every message with a count from 1 to 1000, streamed in ten pieces.
+/// struct Counter;
+///
+/// impl Handler for Counter {
+///     fn on_message(&mut self, ctx: &mut ClientContext<'_>, _message: Message) {
+///         ctx.send_fragment(Fragment::Start("counting:".into()));
+///         for tens in 0..10 {
+///             let piece: String = (tens * 100 + 1..=tens * 100 + 100)
+///                 .map(|n| format!(" {n}"))
+///                 .collect();
+///             ctx.send_fragment(Fragment::Continue(piece.into()));
+///         }
+///         ctx.send_fragment(Fragment::End(" done".into()));
+///     }
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fragment {
+    /// The first piece. Its kind, text or binary, is the kind of the whole message.
+    Start(Message),
+    /// A piece in the middle.
+    Continue(Bytes),
+    /// The last piece (it may be empty).
+    End(Bytes),
 }
 
 /// The queue of actions a handler call produced.
@@ -71,9 +123,35 @@ impl<'a> Context<'a> {
         });
     }
 
+    /// Send one piece of a fragmented message to one client (see [`Fragment`]); a client that
+    /// has gone is skipped.
+    ///
+    /// ```
+    /// use simple_ws_server::{Context, Fragment, Handler, ClientContext, Message, TimerId};
+    ///
+    /// /// Streams one piece of a long text to every client each time a timer fires.
+    /// struct Chunks;
+    ///
+    /// impl Handler for Chunks {
+    ///     fn on_message(&mut self, _ctx: &mut ClientContext<'_>, _message: Message) {}
+    ///
+    ///     fn on_timer(&mut self, ctx: &mut Context<'_>, _timer: TimerId) {
+    ///         let clients: Vec<_> = ctx.clients().collect();
+    ///         for client in clients {
+    ///             ctx.send_fragment_to(client, Fragment::Start("part one, ".into()));
+    ///             ctx.send_fragment_to(client, Fragment::End("part two".into()));
+    ///         }
+    ///     }
+    /// }
+    /// ```
+    pub fn send_fragment_to(&mut self, client: ClientId, fragment: Fragment) {
+        self.outbox.actions.push(Action::Fragment(client, fragment));
+    }
+
     /// Close a client with a close code (1000 for a normal close; 4000-4999 are free for
     /// applications) and a reason of at most 123 bytes (longer is cut at a character boundary).
-    /// Its [`on_close`](crate::Handler::on_close) follows.
+    /// Its [`on_close`](crate::Handler::on_close) follows. To close the client an event is
+    /// about, [`ClientContext::disconnect`] is shorter.
     pub fn close(&mut self, client: ClientId, code: u16, reason: &str) {
         let mut end = reason.len().min(123);
         while !reason.is_char_boundary(end) {
@@ -183,10 +261,42 @@ impl<'a> ClientContext<'a> {
         self.ctx.send_to(id, message);
     }
 
+    /// Close the client this event is about with a close code and reason (see
+    /// [`Context::close`]).
+    pub fn disconnect(&mut self, code: u16, reason: &str) {
+        let id = self.id;
+        self.ctx.close(id, code, reason);
+    }
+
     /// Send a message to every connected client but the one this event is about.
     pub fn broadcast_others(&mut self, message: impl Into<Message>) {
         let id = self.id;
         self.ctx.broadcast_except(id, message);
+    }
+
+    /// Send one piece of a fragmented message to the client this event is about (see
+    /// [`Fragment`]).
+    ///
+    /// ```
+    /// use simple_ws_server::{ClientContext, Fragment, Handler, Message};
+    ///
+    /// /// Answers each message with 1 MiB of zeros in 64 KiB frames.
+    /// struct Zeros;
+    ///
+    /// impl Handler for Zeros {
+    ///     fn on_message(&mut self, ctx: &mut ClientContext<'_>, _message: Message) {
+    ///         let piece = simple_ws_server::Bytes::from(vec![0u8; 64 << 10]);
+    ///         ctx.send_fragment(Fragment::Start(piece.clone().into()));
+    ///         for _ in 1..16 {
+    ///             ctx.send_fragment(Fragment::Continue(piece.clone()));
+    ///         }
+    ///         ctx.send_fragment(Fragment::End(Default::default()));
+    ///     }
+    /// }
+    /// ```
+    pub fn send_fragment(&mut self, fragment: Fragment) {
+        let id = self.id;
+        self.ctx.send_fragment_to(id, fragment);
     }
 }
 
