@@ -3,6 +3,7 @@
 //!
 //! A connection never calls the handler: it reports [`Progress`] and the loop acts on it.
 
+use std::collections::VecDeque;
 use std::io::{ErrorKind, Read, Write};
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -13,6 +14,7 @@ use tungstenite::protocol::frame::CloseFrame;
 use tungstenite::protocol::{Role, WebSocketConfig, WebSocketContext};
 
 use crate::config::Config;
+use crate::context::Fragment;
 use crate::http::{self, Step};
 use crate::message::{CloseReason, Message};
 use crate::request::Request;
@@ -76,6 +78,16 @@ pub(crate) struct Conn {
     pub(crate) last_seen: Instant,
     /// A ping for idleness is out and unanswered.
     pub(crate) pinged: bool,
+    /// A fragmented message is being sent: data messages sent meanwhile wait here until its last
+    /// piece (RFC 6455 5.4 forbids interleaving them with its frames).
+    pub(crate) held: Option<Held>,
+}
+
+/// Messages waiting for a fragmented message to end, and their payload bytes.
+#[derive(Default)]
+pub(crate) struct Held {
+    messages: VecDeque<Message>,
+    bytes: usize,
 }
 
 fn would_block(err: &WsError) -> bool {
@@ -99,6 +111,7 @@ impl Conn {
             dirty: false,
             last_seen: now,
             pinged: false,
+            held: None,
         }
     }
 
@@ -245,12 +258,83 @@ impl Conn {
         let Phase::Open(ws) = &mut self.phase else {
             return Progress::Idle;
         };
+        if let Some(held) = &mut self.held {
+            held.bytes += message.len();
+            held.messages.push_back(message);
+            if held.bytes > ws.get_config().max_write_buffer_size {
+                return self.overflow();
+            }
+            return Progress::Idle;
+        }
         match ws.write(&mut self.stream, message.into_tungstenite()) {
             Ok(()) => Progress::Idle,
             Err(err) if would_block(&err) => Progress::Idle,
             Err(WsError::WriteBufferFull(_)) => self.overflow(),
             Err(_) => Progress::Finished(CloseReason::Disconnected),
         }
+    }
+
+    /// Queues one piece of a fragmented message; after the last piece, the messages held while
+    /// it was open.
+    pub(crate) fn send_fragment(&mut self, fragment: Fragment) -> Progress {
+        use tungstenite::protocol::frame::coding::{Data, OpCode};
+        use tungstenite::protocol::frame::Frame;
+        let Phase::Open(ws) = &mut self.phase else {
+            return Progress::Idle;
+        };
+        let (frame, last) = match (fragment, self.held.is_some()) {
+            (Fragment::Start(message), false) => {
+                let kind = if message.is_text() {
+                    Data::Text
+                } else {
+                    Data::Binary
+                };
+                let payload = match message {
+                    Message::Text(text) => text.into(),
+                    Message::Binary(bytes) => bytes,
+                };
+                self.held = Some(Held::default());
+                (Frame::message(payload, OpCode::Data(kind), false), false)
+            }
+            (Fragment::Continue(bytes), true) => (
+                Frame::message(bytes, OpCode::Data(Data::Continue), false),
+                false,
+            ),
+            (Fragment::End(bytes), true) => (
+                Frame::message(bytes, OpCode::Data(Data::Continue), true),
+                true,
+            ),
+            (Fragment::Start(_), true) => {
+                log::warn!(
+                    "{}: a fragmented message was started while another is open; piece dropped",
+                    self.peer
+                );
+                return Progress::Idle;
+            }
+            (_, false) => {
+                log::warn!(
+                    "{}: a fragment was sent with no fragmented message open; piece dropped",
+                    self.peer
+                );
+                return Progress::Idle;
+            }
+        };
+        let progress = match ws.write(&mut self.stream, tungstenite::Message::Frame(frame)) {
+            Ok(()) => Progress::Idle,
+            Err(err) if would_block(&err) => Progress::Idle,
+            Err(WsError::WriteBufferFull(_)) => return self.overflow(),
+            Err(_) => return Progress::Finished(CloseReason::Disconnected),
+        };
+        if last {
+            let held = self.held.take().unwrap_or_default();
+            for message in held.messages {
+                match self.send(message) {
+                    Progress::Idle => {}
+                    progress => return progress,
+                }
+            }
+        }
+        progress
     }
 
     /// Queues a ping (for idle detection).

@@ -173,6 +173,13 @@ impl<H: Handler> EventLoop<H> {
                     self.on_progress(id.slot(), progress);
                 }
             }
+            Action::Fragment(id, fragment) => {
+                if let Some(conn) = self.conn_mut(id) {
+                    let progress = conn.send_fragment(fragment);
+                    self.queue_flush(id.slot());
+                    self.on_progress(id.slot(), progress);
+                }
+            }
             Action::SetTimer(timer, at) => self.deadlines.add(at, Due::Timer(timer)),
             Action::CancelTimer(timer) => self.deadlines.cancel_timer(timer),
             Action::Stop => self.begin_shutdown(),

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use mio::Waker;
 
 use crate::client::ClientId;
-use crate::context::Action;
+use crate::context::{Action, Fragment};
 use crate::error::{Error, Result};
 use crate::message::Message;
 
@@ -64,16 +64,101 @@ pub(crate) fn channel(waker: Waker, capacity: usize) -> (Handle, Inbox) {
 
 impl Handle {
     /// Send a message to one client; a client that has gone is skipped.
+    ///
+    /// Client ids come from the handler (e.g. [`ClientContext::id`](crate::ClientContext::id) in
+    /// [`on_open`](crate::Handler::on_open)), passed to the sending thread through a channel or
+    /// shared state.
+    ///
+    /// ```no_run
+    /// use std::sync::mpsc;
+    /// use simple_ws_server::{ClientContext, ClientId, Config, Handler, Message, Request, Server};
+    ///
+    /// /// Tells a worker thread about each new client.
+    /// struct Register(mpsc::Sender<ClientId>);
+    ///
+    /// impl Handler for Register {
+    ///     fn on_open(&mut self, ctx: &mut ClientContext<'_>, _request: &Request) {
+    ///         let _ = self.0.send(ctx.id());
+    ///     }
+    ///     fn on_message(&mut self, _ctx: &mut ClientContext<'_>, _message: Message) {}
+    /// }
+    ///
+    /// let server = Server::bind("127.0.0.1:8000", Config::default())?;
+    /// let handle = server.handle();
+    /// let (tx, rx) = mpsc::channel();
+    /// std::thread::spawn(move || {
+    ///     for client in rx {
+    ///         // The worker greets each client as soon as it is told about it.
+    ///         let _ = handle.send(client, "hello from the worker thread");
+    ///     }
+    /// });
+    /// server.run(Register(tx))?;
+    /// # Ok::<(), simple_ws_server::Error>(())
+    /// ```
     pub fn send(&self, client: ClientId, message: impl Into<Message>) -> Result<()> {
         self.push(Action::Send(client, message.into()))
     }
 
-    /// Send a message to every connected client.
+    /// Send a message to every connected client. The recipients are the clients connected when
+    /// the loop takes the command from the queue.
     pub fn broadcast(&self, message: impl Into<Message>) -> Result<()> {
         self.push(Action::Broadcast {
             except: None,
             message: message.into(),
         })
+    }
+
+    /// Send a message to every connected client but one.
+    pub fn broadcast_except(&self, except: ClientId, message: impl Into<Message>) -> Result<()> {
+        self.push(Action::Broadcast {
+            except: Some(except),
+            message: message.into(),
+        })
+    }
+
+    /// Send one piece of a fragmented message to one client (see [`Fragment`]), so that a thread
+    /// can stream a large message without holding it whole. The pieces go out in the order this
+    /// handle's calls queued them; other messages to that client wait until the
+    /// [`Fragment::End`].
+    ///
+    /// A stream can outrun the queue: on [`Error::QueueFull`] the piece was not queued, so wait
+    /// a moment and send the same piece again.
+    ///
+    /// ```no_run
+    /// use std::io::Read;
+    /// use std::time::Duration;
+    /// use simple_ws_server::{Bytes, ClientId, Error, Fragment, Handle};
+    ///
+    /// /// Streams a file to a client as one binary message, 64 KiB per frame.
+    /// fn send_file(handle: &Handle, client: ClientId, path: &str) -> std::io::Result<()> {
+    ///     let mut file = std::fs::File::open(path)?;
+    ///     let mut buf = vec![0u8; 64 << 10];
+    ///     let mut first = true;
+    ///     loop {
+    ///         let n = file.read(&mut buf)?;
+    ///         let piece = Bytes::copy_from_slice(&buf[..n]);
+    ///         let fragment = match (first, n) {
+    ///             (true, _) => Fragment::Start(piece.into()),
+    ///             (false, 0) => Fragment::End(piece),
+    ///             (false, _) => Fragment::Continue(piece),
+    ///         };
+    ///         let last = matches!(fragment, Fragment::End(_));
+    ///         // Wait while the server's command queue is full, then send the same piece again.
+    ///         while let Err(err) = handle.send_fragment(client, fragment.clone()) {
+    ///             match err {
+    ///                 Error::QueueFull => std::thread::sleep(Duration::from_millis(1)),
+    ///                 err => return Err(std::io::Error::other(err)),
+    ///             }
+    ///         }
+    ///         if last {
+    ///             return Ok(());
+    ///         }
+    ///         first = false;
+    ///     }
+    /// }
+    /// ```
+    pub fn send_fragment(&self, client: ClientId, fragment: Fragment) -> Result<()> {
+        self.push(Action::Fragment(client, fragment))
     }
 
     /// Close a client with a close code and a reason (cut to 123 bytes).

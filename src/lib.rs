@@ -78,7 +78,7 @@ mod timer;
 
 pub use client::ClientId;
 pub use config::Config;
-pub use context::{ClientContext, Context};
+pub use context::{ClientContext, Context, Fragment};
 pub use error::{Error, Result};
 pub use handle::Handle;
 pub use handler::Handler;
