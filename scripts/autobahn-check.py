@@ -44,6 +44,7 @@ DETAIL_FIELDS = (
     "remoteCloseReason",
 )
 LIMIT = 600  # characters shown of one field
+DETAILED = 20  # failing cases shown with their report's details
 CLEAN_CLOSE = "Connection was properly closed"  # the suite's resultClose when behaviorClose is OK
 
 
@@ -185,10 +186,13 @@ def main():
         with open(args.verdicts, "w", encoding="utf-8") as f:
             f.write("".join(v + "\n" for v in verdicts))
 
-    for case_id, entry, reasons in failures:
+    for n, (case_id, entry, reasons) in enumerate(failures):
         print("FAIL %s: %s (remoteCloseCode %s, %s ms)" % (
             case_id, "; ".join(reasons), entry.get("remoteCloseCode"), entry.get("duration")))
-        print("\n".join(describe(reports_dir, entry)))
+        if n < DETAILED:
+            print("\n".join(describe(reports_dir, entry)))
+    if len(failures) > DETAILED:
+        print("(details above for the first %d failing cases; the rest are in %s)" % (DETAILED, reports_dir))
     if missing:
         print("MISSING %d of %d expected cases never ran (did the server die or hang?): %s" % (
             len(missing), len(expected), " ".join(missing[:40]) + (" ..." if len(missing) > 40 else "")))
