@@ -65,9 +65,10 @@ fn run(args: Args) -> Result<(), Error> {
     let handler: Box<dyn Handler> = match args.example.as_str() {
         "echo" => Box::new(examples::Echo),
         "chat" => Box::new(examples::Chat),
+        "stream" => Box::new(examples::Stream::default()),
         other => {
             return Err(Error::Config(format!(
-                "unknown example {other:?}; choose echo or chat"
+                "unknown example {other:?}; choose echo, chat or stream"
             )))
         }
     };

@@ -3,6 +3,8 @@
 
 mod chat;
 mod echo;
+mod stream;
 
 pub use chat::Chat;
 pub use echo::Echo;
+pub use stream::Stream;
