@@ -1,5 +1,6 @@
 //! Server settings: limits, timeouts and policies, each with a safe default.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
@@ -38,6 +39,7 @@ pub struct Config {
     pub(crate) listen_backlog: i32,
     pub(crate) command_queue: usize,
     pub(crate) serve_page: bool,
+    pub(crate) tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl Default for Config {
@@ -57,6 +59,7 @@ impl Default for Config {
             listen_backlog: 4096,
             command_queue: 4096,
             serve_page: true,
+            tls: None,
         }
     }
 }
@@ -166,6 +169,20 @@ impl Config {
     pub fn serve_page(mut self, serve: bool) -> Self {
         self.serve_page = serve;
         self
+    }
+
+    /// Serve wss:// with this TLS configuration: every connection starts with a TLS handshake,
+    /// done without blocking inside the loop (it counts against
+    /// [`handshake_timeout`](Self::handshake_timeout)). [`tls::load_pem`](crate::tls::load_pem)
+    /// builds one from PEM files. Default: none (plain ws://).
+    pub fn tls(mut self, config: Arc<rustls::ServerConfig>) -> Self {
+        self.tls = Some(config);
+        self
+    }
+
+    /// Whether the server speaks TLS (wss://).
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
     }
 
     /// The largest message a client may send, in bytes.

@@ -380,7 +380,12 @@ impl Conn {
     /// Writes what is queued.
     pub(crate) fn flush(&mut self, ws_config: &WebSocketConfig) -> Progress {
         match &mut self.phase {
-            Phase::Request { .. } => Progress::Idle,
+            // TLS handshake records that did not fit in the socket when they were made.
+            Phase::Request { .. } => match self.stream.flush() {
+                Ok(()) => Progress::Idle,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => Progress::Idle,
+                Err(_) => Progress::Finished(CloseReason::Disconnected),
+            },
             Phase::Response { bytes, written, .. } => {
                 while *written < bytes.len() {
                     match self.stream.write(&bytes[*written..]) {
@@ -390,6 +395,12 @@ impl Conn {
                         Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                         Err(_) => return Progress::Finished(CloseReason::Disconnected),
                     }
+                }
+                // A TLS stream may still hold the response's last records.
+                match self.stream.flush() {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => return Progress::Idle,
+                    Err(_) => return Progress::Finished(CloseReason::Disconnected),
                 }
                 self.after_response(ws_config)
             }

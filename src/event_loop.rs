@@ -150,8 +150,11 @@ impl<H: Handler> EventLoop<H> {
         let peer = std::net::SocketAddr::new(peer.ip().to_canonical(), peer.port());
         if self.conns.len() >= self.config.max_connections {
             debug!("{peer}: refused, {} connections held", self.conns.len());
-            // Best effort: the socket is new, so its send buffer is empty and this fits.
-            let _ = tcp.write(&http::error(503, "server at its connection limit"));
+            // Best effort: the socket is new, so its send buffer is empty and this fits. A TLS
+            // client could not read a plain 503: it gets the TCP close alone.
+            if self.config.tls.is_none() {
+                let _ = tcp.write(&http::error(503, "server at its connection limit"));
+            }
             return;
         }
         if let Err(e) = tcp.set_nodelay(true) {
@@ -169,7 +172,18 @@ impl<H: Handler> EventLoop<H> {
         }
         self.next_generation = self.next_generation.wrapping_add(1);
         let generation = self.next_generation;
-        entry.insert(Conn::new(Stream::Plain(tcp), peer, generation, self.now));
+        let stream = match &self.config.tls {
+            None => Stream::Plain(tcp),
+            Some(tls) => match rustls::ServerConnection::new(tls.clone()) {
+                Ok(conn) => Stream::Tls(Box::new(rustls::StreamOwned::new(conn, tcp))),
+                Err(e) => {
+                    warn!("{peer}: cannot start TLS: {e}");
+                    let _ = self.poll.registry().deregister(&mut tcp);
+                    return;
+                }
+            },
+        };
+        entry.insert(Conn::new(stream, peer, generation, self.now));
         let id = ClientId::new(slot, generation);
         self.deadlines
             .add(self.now + self.config.handshake_timeout, Due::Handshake(id));

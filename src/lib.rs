@@ -75,6 +75,7 @@ mod request;
 mod server;
 mod stream;
 mod timer;
+pub mod tls;
 
 pub use client::ClientId;
 pub use config::Config;
@@ -86,4 +87,5 @@ pub use message::{CloseReason, Message};
 pub use request::{Decision, Request};
 pub use server::Server;
 pub use timer::TimerId;
+pub use rustls;
 pub use tungstenite::{self, Bytes, Utf8Bytes};

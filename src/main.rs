@@ -7,30 +7,8 @@ use std::process::ExitCode;
 use argh::FromArgs;
 use simple_ws_server::{examples, Config, Error, Handler, Server};
 
-/// A WebSocket server in the spirit of Python's SimpleWebSocketServer. Serves a test page at
-/// http://HOST:PORT/ and WebSockets on the same port.
-#[derive(FromArgs)]
-struct Args {
-    /// address to listen on (default: all interfaces, IPv4 and IPv6)
-    #[argh(option)]
-    host: Option<String>,
-
-    /// port to listen on; 0 picks a free one (default: 8000)
-    #[argh(option, default = "8000")]
-    port: u16,
-
-    /// which server to run: echo or chat (default: echo)
-    #[argh(option, default = "String::from(\"echo\")")]
-    example: String,
-
-    /// largest message a client may send, in bytes (default: 1048576)
-    #[argh(option)]
-    max_message_size: Option<usize>,
-
-    /// largest frame a client may send, in bytes (default: the max message size)
-    #[argh(option)]
-    max_frame_size: Option<usize>,
-}
+mod cli;
+use cli::Args;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
@@ -72,20 +50,19 @@ fn run(args: Args) -> Result<(), Error> {
             )))
         }
     };
-    let mut config = Config::default();
-    if let Some(bytes) = args.max_message_size {
-        config = config.max_message_size(bytes);
-    }
-    if let Some(bytes) = args.max_frame_size {
-        config = config.max_frame_size(bytes);
-    }
+    let config = args.config()?;
+    let (ws, http) = if config.is_tls() {
+        ("wss", "https")
+    } else {
+        ("ws", "http")
+    };
     let server = bind(args.host.as_deref(), args.port, config)?;
     let addr = server.local_addr();
     let shown = display_host(args.host.as_deref(), addr.ip());
     let mut out = std::io::stdout().lock();
     // A closed stdout must not stop the server: the lines are a courtesy.
-    let _ = writeln!(out, "listening on ws://{shown}:{}/", addr.port());
-    let _ = writeln!(out, "open http://{shown}:{}/ in a browser", addr.port());
+    let _ = writeln!(out, "listening on {ws}://{shown}:{}/", addr.port());
+    let _ = writeln!(out, "open {http}://{shown}:{}/ in a browser", addr.port());
     let _ = out.flush();
     drop(out);
     stop_on_signals(server.handle())?;

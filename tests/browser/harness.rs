@@ -64,16 +64,17 @@ fn spawn_group(label: &'static str, mut cmd: std::process::Command) -> (Group, C
 }
 
 /// Reads `stdout` until `pick` accepts a line (at most `WAIT`), then keeps draining it in the
-/// background so that the process never blocks or fails on a full or closed pipe.
+/// background so that the process never blocks or fails on a full or closed pipe. On failure,
+/// says why, with what the process printed.
 async fn read_until<T>(
     what: &str,
     stdout: ChildStdout,
     mut pick: impl FnMut(&str) -> Option<T>,
-) -> T {
+) -> Result<T, String> {
     let mut lines = BufReader::new(stdout).lines();
     let mut seen = Vec::new();
     let found = tokio::time::timeout(WAIT, async {
-        while let Some(line) = lines.next_line().await.expect("read stdout") {
+        while let Ok(Some(line)) = lines.next_line().await {
             if let Some(found) = pick(&line) {
                 return Some(found);
             }
@@ -85,11 +86,36 @@ async fn read_until<T>(
     match found {
         Ok(Some(found)) => {
             tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-            found
+            Ok(found)
         }
-        Ok(None) => panic!("{what} exited before it was ready; its stdout: {seen:?}"),
-        Err(_) => panic!("{what} not ready within {WAIT:?}; its stdout: {seen:?}"),
+        Ok(None) => Err(format!(
+            "{what} exited before it was ready; its stdout: {seen:?}"
+        )),
+        Err(_) => Err(format!(
+            "{what} not ready within {WAIT:?}; its stdout: {seen:?}"
+        )),
     }
+}
+
+/// Starts chromedriver on a free port. With `--port=0` it takes a free IPv6 port and then
+/// exits if that port is taken on IPv4 ("IPv4 port not available"), so it gets a few tries.
+async fn start_chromedriver(tmp: &Path) -> (Group, u16) {
+    let mut failures = Vec::new();
+    for _ in 0..5 {
+        let mut cmd = std::process::Command::new("chromedriver");
+        cmd.arg("--port=0").env("TMPDIR", tmp);
+        let (driver, stdout) = spawn_group("chromedriver", cmd);
+        let port = read_until("chromedriver", stdout, |line| {
+            line.strip_prefix("ChromeDriver was started successfully on port ")
+                .and_then(|rest| rest.trim_end_matches('.').parse().ok())
+        })
+        .await;
+        match port {
+            Ok(port) => return (driver, port),
+            Err(why) => failures.push(why),
+        }
+    }
+    panic!("chromedriver did not start: {failures:#?}");
 }
 
 /// The simple-ws-server binary, serving one example on a free port of 127.0.0.1.
@@ -115,7 +141,8 @@ impl Server {
                 .and_then(|rest| rest.strip_suffix(" in a browser"))
                 .map(str::to_owned)
         })
-        .await;
+        .await
+        .unwrap_or_else(|why| panic!("{why}"));
         let ws_url = ws_url.expect("the server prints `listening on ...` before `open ...`");
         Server {
             group,
@@ -125,7 +152,7 @@ impl Server {
     }
 }
 
-/// A fresh, empty directory removed again when dropped.
+/// A fresh, empty directory, removed with all it holds when dropped.
 struct TempDir(PathBuf);
 
 impl TempDir {
@@ -162,15 +189,12 @@ impl Browser {
     /// Starts chromedriver on a free port and opens a browser session; `name` names the
     /// screenshots.
     pub async fn start(name: &str, extra_args: &[&str]) -> Browser {
+        // The browser's profile, and its temporary files (which a killed Chromium leaves
+        // behind), both in one directory that the guard removes.
         let profile = TempDir::new(name);
-        let mut cmd = std::process::Command::new("chromedriver");
-        cmd.arg("--port=0");
-        let (driver, stdout) = spawn_group("chromedriver", cmd);
-        let port: u16 = read_until("chromedriver", stdout, |line| {
-            line.strip_prefix("ChromeDriver was started successfully on port ")
-                .and_then(|rest| rest.trim_end_matches('.').parse().ok())
-        })
-        .await;
+        let (user_data, tmp) = (profile.0.join("profile"), profile.0.join("tmp"));
+        std::fs::create_dir(&tmp).expect("create the browser's TMPDIR");
+        let (driver, port) = start_chromedriver(&tmp).await;
 
         let mut args = vec![
             "--headless".to_owned(),
@@ -182,7 +206,7 @@ impl Browser {
             "--disable-component-update".to_owned(),
             "--disable-sync".to_owned(),
             "--window-size=1000,760".to_owned(),
-            format!("--user-data-dir={}", profile.0.display()),
+            format!("--user-data-dir={}", user_data.display()),
         ];
         args.extend(extra_args.iter().map(|a| a.to_string()));
         let caps = serde_json::json!({ "goog:chromeOptions": { "args": args } });

@@ -1,0 +1,136 @@
+//! The command line: flags, and the library [`Config`] they make.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use argh::FromArgs;
+use simple_ws_server::{tls, Config, Error};
+
+/// A WebSocket server in the spirit of Python's SimpleWebSocketServer. Serves a test page at
+/// http://HOST:PORT/ and WebSockets on the same port.
+#[derive(FromArgs)]
+pub struct Args {
+    /// address to listen on (default: all interfaces, IPv4 and IPv6)
+    #[argh(option)]
+    pub host: Option<String>,
+
+    /// port to listen on; 0 picks a free one (default: 8000)
+    #[argh(option, default = "8000")]
+    pub port: u16,
+
+    /// which server to run: echo or chat (default: echo)
+    #[argh(option, default = "String::from(\"echo\")")]
+    pub example: String,
+
+    /// serve wss:// (TLS 1.2 and 1.3) with --cert and --key
+    #[argh(switch)]
+    pub ssl: bool,
+
+    /// certificate chain, PEM, leaf first (default: ./cert.pem)
+    #[argh(option, default = "PathBuf::from(\"./cert.pem\")")]
+    pub cert: PathBuf,
+
+    /// private key, PEM: PKCS#8, PKCS#1 or SEC1 (default: ./key.pem)
+    #[argh(option, default = "PathBuf::from(\"./key.pem\")")]
+    pub key: PathBuf,
+
+    /// accept handshakes only from this Origin, e.g. https://example.com; repeat to allow several
+    /// (default: any origin)
+    #[argh(option)]
+    pub allow_origin: Vec<String>,
+
+    /// largest message a client may send, in bytes (default: 1048576)
+    #[argh(option)]
+    pub max_message_size: Option<usize>,
+
+    /// largest frame a client may send, in bytes (default: the max message size)
+    #[argh(option)]
+    pub max_frame_size: Option<usize>,
+
+    /// largest handshake request head, in bytes; past it: 431 (default: 16384)
+    #[argh(option)]
+    pub max_handshake_size: Option<usize>,
+
+    /// most connections at once; past it new ones get 503 (default: 10000)
+    #[argh(option)]
+    pub max_connections: Option<usize>,
+
+    /// bytes queued for a client that does not read before it is closed with 1008 (default: twice
+    /// the max message size plus 65536)
+    #[argh(option)]
+    pub max_backlog: Option<usize>,
+
+    /// bytes read per call and kept per connection for reading (default: 4096)
+    #[argh(option)]
+    pub read_buffer_size: Option<usize>,
+
+    /// seconds a new connection has to finish its handshake (default: 10)
+    #[argh(option, from_str_fn(seconds))]
+    pub handshake_timeout: Option<Duration>,
+
+    /// seconds of silence before the server pings a client; 0 never pings (default: 30)
+    #[argh(option, from_str_fn(seconds))]
+    pub idle_timeout: Option<Duration>,
+
+    /// seconds a pinged client has to answer before it is closed (default: 30)
+    #[argh(option, from_str_fn(seconds))]
+    pub pong_timeout: Option<Duration>,
+
+    /// seconds a client has to answer a close frame before it is dropped (default: 5)
+    #[argh(option, from_str_fn(seconds))]
+    pub close_timeout: Option<Duration>,
+}
+
+/// A number of seconds, fractions allowed (`0.5`).
+fn seconds(value: &str) -> Result<Duration, String> {
+    value
+        .parse::<f64>()
+        .ok()
+        .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
+        .ok_or_else(|| format!("{value:?} is not a number of seconds"))
+}
+
+impl Args {
+    /// The library configuration these flags ask for. Loads the certificate and key when --ssl
+    /// is given, so a bad one fails here, before anything listens.
+    pub fn config(&self) -> Result<Config, Error> {
+        let mut config = Config::default();
+        if let Some(bytes) = self.max_message_size {
+            config = config.max_message_size(bytes);
+        }
+        if let Some(bytes) = self.max_frame_size {
+            config = config.max_frame_size(bytes);
+        }
+        if let Some(bytes) = self.max_handshake_size {
+            config = config.max_handshake_size(bytes);
+        }
+        if let Some(connections) = self.max_connections {
+            config = config.max_connections(connections);
+        }
+        if let Some(bytes) = self.max_backlog {
+            config = config.max_backlog(bytes);
+        }
+        if let Some(bytes) = self.read_buffer_size {
+            config = config.read_buffer_size(bytes);
+        }
+        if let Some(timeout) = self.handshake_timeout {
+            config = config.handshake_timeout(timeout);
+        }
+        if let Some(timeout) = self.idle_timeout {
+            config = config.idle_timeout(Some(timeout).filter(|t| !t.is_zero()));
+        }
+        if let Some(timeout) = self.pong_timeout {
+            config = config.pong_timeout(timeout);
+        }
+        if let Some(timeout) = self.close_timeout {
+            config = config.close_timeout(timeout);
+        }
+        for origin in &self.allow_origin {
+            config = config.allow_origin(origin);
+        }
+        if self.ssl {
+            config = config.tls(tls::load_pem(&self.cert, &self.key)?);
+        }
+        Ok(config)
+    }
+}
