@@ -310,3 +310,56 @@ async fn no_server_driver_or_browser_process_outlives_its_guard() {
     })
     .await;
 }
+
+/// The echo over wss://, the page served over https, with a certificate made at test time
+/// that the browser is told to accept (`--ignore-certificate-errors`).
+#[tokio::test]
+async fn echo_over_wss_through_the_page_served_over_https() {
+    bounded(async {
+        let certs = harness::TempDir::new("wss-cert");
+        let names = vec!["127.0.0.1".to_owned(), "localhost".to_owned()];
+        let made = rcgen::generate_simple_self_signed(names).expect("make a test certificate");
+        let (cert, key) = (certs.0.join("cert.pem"), certs.0.join("key.pem"));
+        std::fs::write(&cert, made.cert.pem()).expect("write cert.pem");
+        std::fs::write(&key, made.signing_key.serialize_pem()).expect("write key.pem");
+        let (cert, key) = (cert.to_str().unwrap(), key.to_str().unwrap());
+        let server = Server::start_with("echo", &["--ssl", "--cert", cert, "--key", key]).await;
+        assert!(
+            server.ws_url.starts_with("wss://127.0.0.1:"),
+            "{}",
+            server.ws_url
+        );
+        assert!(
+            server.http_url.starts_with("https://127.0.0.1:"),
+            "{}",
+            server.http_url
+        );
+
+        let mut browser = Browser::start("wss", &["--ignore-certificate-errors"]).await;
+        let c = &browser.client;
+        c.goto(&server.http_url)
+            .await
+            .expect("open the page served over https");
+        // Served over https, the page defaults to wss:// on the same server.
+        assert_eq!(value(c, "url").await, server.ws_url);
+        click(c, "connect").await;
+        wait_for_status(c, "connected").await;
+        type_into(c, "message", "hello over wss").await;
+        click(c, "send").await;
+        let log = wait_for_line(c, "response: hello over wss").await;
+        assert_eq!(
+            log,
+            [
+                "connected",
+                "sent: hello over wss",
+                "response: hello over wss"
+            ]
+        );
+        browser.screenshot("echoed").await;
+        let c = &browser.client;
+        click(c, "disconnect").await;
+        wait_for_line(c, "disconnected").await;
+        browser.quit().await;
+    })
+    .await;
+}

@@ -118,7 +118,8 @@ async fn start_chromedriver(tmp: &Path) -> (Group, u16) {
     panic!("chromedriver did not start: {failures:#?}");
 }
 
-/// The simple-ws-server binary, serving one example on a free port of 127.0.0.1.
+/// The simple-ws-server binary, serving one example on a free port of 127.0.0.1, killed when
+/// dropped.
 pub struct Server {
     pub group: Group,
     /// The WebSocket address it printed, e.g. `ws://127.0.0.1:40123/`.
@@ -129,8 +130,14 @@ pub struct Server {
 
 impl Server {
     pub async fn start(example: &str) -> Server {
+        Server::start_with(example, &[]).await
+    }
+
+    /// Starts the server with more flags, e.g. `--ssl --cert FILE --key FILE`.
+    pub async fn start_with(example: &str, extra_args: &[&str]) -> Server {
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_simple-ws-server"));
-        cmd.args(["--example", example, "--port", "0", "--host", "127.0.0.1"]);
+        cmd.args(["--example", example, "--port", "0", "--host", "127.0.0.1"])
+            .args(extra_args);
         let (group, stdout) = spawn_group("server", cmd);
         let mut ws_url = None;
         let http_url = read_until("simple-ws-server", stdout, |line| {
@@ -153,10 +160,10 @@ impl Server {
 }
 
 /// A fresh, empty directory, removed with all it holds when dropped.
-struct TempDir(PathBuf);
+pub struct TempDir(pub PathBuf);
 
 impl TempDir {
-    fn new(name: &str) -> TempDir {
+    pub fn new(name: &str) -> TempDir {
         static COUNT: AtomicU32 = AtomicU32::new(0);
         let dir = std::env::temp_dir().join(format!(
             "simple-ws-server-{name}-{}-{}",
