@@ -30,9 +30,6 @@ impl<H: Handler> EventLoop<H> {
             Progress::Request(step) => self.answer(slot, step),
             Progress::Opened(request) => {
                 info!("{peer} connected");
-                if let Some(idle) = self.config.idle_timeout {
-                    self.deadlines.add(self.now + idle, Due::Idle(id));
-                }
                 self.call(id, |handler, ctx| handler.on_open(ctx, &request));
             }
             Progress::Message(message) => {

@@ -18,6 +18,7 @@ use crate::handle::Inbox;
 use crate::handler::Handler;
 use crate::http;
 use crate::message::CloseReason;
+use crate::read_ahead::ReadAhead;
 use crate::stream::Stream;
 use crate::timer::{Deadlines, Due};
 
@@ -43,7 +44,8 @@ pub(crate) struct EventLoop<H> {
     pub(crate) handler: H,
     pub(crate) inbox: Inbox,
     pub(crate) next_generation: u32,
-    pub(crate) scratch: Vec<u8>,
+    /// The loop's one large read buffer (see read_ahead.rs).
+    pub(crate) ahead: ReadAhead,
     pub(crate) now: Instant,
     pub(crate) stopping: bool,
     pub(crate) accept_paused: bool,
@@ -63,6 +65,8 @@ impl<H: Handler> EventLoop<H> {
                 context: "registering the listener",
                 source,
             })?;
+        let mut deadlines = Deadlines::default();
+        deadlines.add(Instant::now(), Due::Sweep);
         Ok(EventLoop {
             poll,
             listener: Some(listener),
@@ -71,11 +75,11 @@ impl<H: Handler> EventLoop<H> {
             conns: Slab::new(),
             outbox: Outbox::default(),
             to_flush: Vec::new(),
-            deadlines: Deadlines::default(),
+            deadlines,
             handler,
             inbox,
             next_generation: 0,
-            scratch: vec![0; 4096],
+            ahead: ReadAhead::new(),
             now: Instant::now(),
             stopping: false,
             accept_paused: false,
@@ -121,7 +125,7 @@ impl<H: Handler> EventLoop<H> {
 
     /// Accepts until the listener would block (edge-triggered: no new event comes for
     /// connections already queued).
-    fn accept_all(&mut self) {
+    pub(crate) fn accept_all(&mut self) {
         if self.accept_paused || self.stopping {
             return;
         }
@@ -184,19 +188,18 @@ impl<H: Handler> EventLoop<H> {
             },
         };
         entry.insert(Conn::new(stream, peer, generation, self.now));
-        let id = ClientId::new(slot, generation);
-        self.deadlines
-            .add(self.now + self.config.handshake_timeout, Due::Handshake(id));
         // Registering reports data that is already waiting, so no read is needed here.
     }
 
     /// Reads from a connection until it would block, acting on everything it reports.
     pub(crate) fn read(&mut self, slot: usize) {
+        // Whatever is left in the shared buffer belongs to a connection that has gone.
+        self.ahead.clear();
         loop {
             let Some(conn) = self.conns.get_mut(slot) else {
                 return;
             };
-            let progress = conn.read(&self.config, &mut self.scratch, self.now);
+            let progress = conn.read(&self.config, &mut self.ahead, self.now);
             match progress {
                 Progress::Idle => return,
                 Progress::Continue => self.queue_flush(slot),
@@ -224,7 +227,7 @@ impl<H: Handler> EventLoop<H> {
 
     /// Writes out every connection's queued output: one write per connection per batch, however
     /// many messages were queued for it.
-    fn flush_all(&mut self) {
+    pub(crate) fn flush_all(&mut self) {
         while let Some(slot) = self.to_flush.pop() {
             let Some(conn) = self.conns.get_mut(slot) else {
                 continue;
@@ -250,62 +253,6 @@ impl<H: Handler> EventLoop<H> {
         self.apply_outbox();
         if self.inbox.stop_requested() {
             self.begin_shutdown();
-        }
-    }
-
-    fn run_deadlines(&mut self) {
-        let now = Instant::now();
-        while let Some(due) = self.deadlines.pop_due(now) {
-            self.now = now;
-            match due {
-                Due::Handshake(id) => {
-                    if self.conn(id).is_some_and(Conn::in_handshake) {
-                        debug!("{id}: handshake timed out");
-                        self.remove(id.slot(), CloseReason::Timeout);
-                    }
-                }
-                Due::Idle(id) => self.check_idle(id),
-                Due::Close(id) => {
-                    if self.conn(id).is_some() {
-                        self.remove(id.slot(), CloseReason::Timeout);
-                    }
-                }
-                Due::Timer(timer) => self.call_timer(timer),
-                Due::Accept => {
-                    self.accept_paused = false;
-                    self.accept_all();
-                }
-                Due::Shutdown => {
-                    let slots: Vec<usize> = self.conns.iter().map(|(slot, _)| slot).collect();
-                    for slot in slots {
-                        self.remove(slot, CloseReason::Shutdown);
-                    }
-                }
-            }
-            self.apply_outbox();
-            self.flush_all();
-        }
-    }
-
-    fn check_idle(&mut self, id: ClientId) {
-        let (Some(idle), now) = (self.config.idle_timeout, self.now) else {
-            return;
-        };
-        let pong_timeout = self.config.pong_timeout;
-        let Some(conn) = self.conn_mut(id).filter(|conn| conn.is_open()) else {
-            return;
-        };
-        let quiet_until = conn.last_seen + idle;
-        if now < quiet_until {
-            self.deadlines.add(quiet_until, Due::Idle(id));
-        } else if !conn.pinged {
-            let progress = conn.ping();
-            self.queue_flush(id.slot());
-            self.deadlines.add(now + pong_timeout, Due::Idle(id));
-            self.on_progress(id.slot(), progress);
-        } else {
-            debug!("{id}: no answer to a ping, closing");
-            self.remove(id.slot(), CloseReason::Timeout);
         }
     }
 

@@ -71,9 +71,11 @@ mod handle;
 mod handler;
 mod http;
 mod message;
+mod read_ahead;
 mod request;
 mod server;
 mod stream;
+mod timeouts;
 mod timer;
 pub mod tls;
 
@@ -89,3 +91,8 @@ pub use server::Server;
 pub use timer::TimerId;
 pub use rustls;
 pub use tungstenite::{self, Bytes, Utf8Bytes};
+
+/// The README's examples, compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

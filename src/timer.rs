@@ -23,10 +23,8 @@ impl TimerId {
 /// that has gone (or whose slot was reused) is recognised as stale and ignored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Due {
-    /// The client must have finished its handshake.
-    Handshake(ClientId),
-    /// Check whether the client has been silent too long (ping it) or not answered a ping.
-    Idle(ClientId),
+    /// Look over every connection for handshakes and silences that have lasted too long.
+    Sweep,
     /// The client must have finished the close handshake.
     Close(ClientId),
     /// A handler's timer.
