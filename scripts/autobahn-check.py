@@ -121,7 +121,8 @@ def main():
     if not expected:
         print("autobahn: the expected case list %s is empty" % args.expected)
         return 2
-    accepted, errors = read_accepted(args.accepted, set(expected))
+    expected_set = set(expected)
+    accepted, errors = read_accepted(args.accepted, expected_set)
     for e in errors:
         print("accepted list: " + e)
     if errors:
@@ -141,7 +142,7 @@ def main():
     reports_dir = os.path.dirname(os.path.abspath(args.index))
 
     missing = [c for c in expected if c not in results]
-    extra = sorted((c for c in results if c not in set(expected)), key=case_key)
+    extra = sorted((c for c in results if c not in expected_set), key=case_key)
     counts = {}
     accepted_counts = {b: 0 for b in ACCEPTABLE}
     failures = []
