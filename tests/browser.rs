@@ -363,3 +363,92 @@ async fn echo_over_wss_through_the_page_served_over_https() {
     })
     .await;
 }
+
+/// `--example stream`: the server pushes samples five times a second and the page draws them
+/// as a live chart, while the log keeps working as before.
+#[tokio::test]
+async fn stream_samples_are_drawn_as_a_live_chart() {
+    bounded(async {
+        let server = Server::start("stream").await;
+        let mut browser = Browser::start("stream", &[]).await;
+        let c = &browser.client;
+        c.goto(&server.http_url)
+            .await
+            .expect("open the served page");
+        let live = harness::el(c, "live").await;
+        assert!(
+            !live.is_displayed().await.expect("read displayed"),
+            "the chart is hidden until samples arrive"
+        );
+
+        click(c, "connect").await;
+        wait_for_status(c, "connected").await;
+        // Five samples a second: wait for the 30th.
+        let mut caption = String::new();
+        for _ in 0..400 {
+            caption = harness::el(c, "live-caption")
+                .await
+                .text()
+                .await
+                .expect("caption text");
+            let seq: u64 = caption
+                .split_whitespace()
+                .nth(1)
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+            if seq >= 30 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(
+            caption.starts_with("sample ") && caption.contains(" 1 client "),
+            "caption {caption:?}"
+        );
+        assert!(live.is_displayed().await.expect("read displayed"));
+
+        // The plot area (above the legend) has the signal drawn on it, in the signal's colour.
+        let count_signal_pixels = "const chart = document.getElementById('chart');\
+            const d = chart.getContext('2d').getImageData(0, 0, chart.width, chart.height - 24).data;\
+            let n = 0;\
+            for (let i = 0; i < d.length; i += 4)\
+              if (d[i] === 0x1f && d[i + 1] === 0x6f && d[i + 2] === 0xeb) n++;\
+            return n;";
+        let drawn = c
+            .execute(count_signal_pixels, vec![])
+            .await
+            .expect("count the chart's pixels");
+        assert!(
+            drawn.as_u64().unwrap_or(0) > 50,
+            "signal pixels on the chart: {drawn}"
+        );
+
+        // Samples go to the chart, not the log; typed messages still come back in the log.
+        type_into(c, "message", "still an echo").await;
+        click(c, "send").await;
+        let log = wait_for_line(c, "response: still an echo").await;
+        assert_eq!(
+            log,
+            [
+                "connected",
+                "sent: still an echo",
+                "response: still an echo"
+            ]
+        );
+        c.execute("window.scrollTo(0, 0);", vec![])
+            .await
+            .expect("scroll to the chart");
+        browser.screenshot("chart").await;
+        let c = &browser.client;
+
+        // The chart moves.
+        let picture = "return document.getElementById('chart').toDataURL();";
+        let before = c.execute(picture, vec![]).await.expect("read the chart");
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        let after = c.execute(picture, vec![]).await.expect("read the chart");
+        assert_ne!(before, after, "the chart changes as samples arrive");
+        browser.screenshot("chart-later").await;
+        browser.quit().await;
+    })
+    .await;
+}

@@ -78,7 +78,7 @@ impl Stream {
     /// The generated signal at `t` seconds: two sines, in -1.3..=1.3.
     fn signal(t: f64) -> f64 {
         use std::f64::consts::TAU;
-        (TAU * 0.25 * t).sin() + 0.3 * (TAU * 1.3 * t).sin()
+        (TAU * 0.2 * t).sin() + 0.3 * (TAU * 0.7 * t).sin()
     }
 
     /// The next sample's JSON, counting it as sent to `clients` clients.

@@ -1,0 +1,171 @@
+//! The pushing examples in `examples/` (ticker, timers, fragments) run as the programs they are,
+//! each on a free port, driven by a WebSocket client. `cargo test` builds the examples before it
+//! runs the tests.
+
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use simple_ws_server::tungstenite::{self, protocol::WebSocket, Message};
+
+const IO_TIMEOUT: Duration = Duration::from_secs(10);
+
+type Client = WebSocket<TcpStream>;
+
+/// An example program, killed when dropped.
+struct Example {
+    child: Child,
+    stdout: BufReader<ChildStdout>,
+    addr: SocketAddr,
+}
+
+impl Example {
+    /// Starts `examples/NAME` on a free port of 127.0.0.1, with `args` after the address.
+    fn start(name: &str, args: &[&str]) -> Example {
+        // Tests run from target/PROFILE/deps; the examples are in target/PROFILE/examples.
+        let exe = std::env::current_exe().expect("the test's path");
+        let path: PathBuf = exe
+            .parent()
+            .and_then(|deps| deps.parent())
+            .expect("target/PROFILE")
+            .join("examples")
+            .join(name);
+        assert!(
+            path.exists(),
+            "{} is missing: `cargo test` builds it",
+            path.display()
+        );
+        let mut child = Command::new(&path)
+            .arg("127.0.0.1:0")
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", path.display()));
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        stdout.read_line(&mut line).expect("read the banner");
+        let addr = line
+            .trim_end()
+            .strip_prefix("listening on ws://")
+            .and_then(|rest| rest.strip_suffix('/'))
+            .unwrap_or_else(|| panic!("unexpected banner {line:?}"))
+            .parse()
+            .expect("an address");
+        Example {
+            child,
+            stdout,
+            addr,
+        }
+    }
+
+    fn connect(&self) -> Client {
+        let tcp = TcpStream::connect(self.addr).expect("connect");
+        tcp.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+        let (client, _) =
+            tungstenite::client(format!("ws://{}/", self.addr), tcp).expect("handshake");
+        client
+    }
+
+    /// Waits (bounded) for the program to exit by itself.
+    fn wait(&mut self) -> std::process::ExitStatus {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(start.elapsed() < IO_TIMEOUT, "the example did not exit");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Example {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn recv_text(client: &mut Client) -> String {
+    for _ in 0..1000 {
+        match client.read().expect("read a message") {
+            Message::Text(text) => return text.as_str().to_owned(),
+            Message::Ping(_) | Message::Pong(_) => continue,
+            other => panic!("expected text, got {other:?}"),
+        }
+    }
+    panic!("only pings and pongs arrived");
+}
+
+#[test]
+fn ticker_greets_from_its_thread_ticks_and_stops_gracefully() {
+    let mut ticker = Example::start("ticker", &["2"]);
+    let mut client = ticker.connect();
+    let hello = recv_text(&mut client);
+    assert!(
+        hello.starts_with("hello #") && hello.ends_with(", ticks follow"),
+        "{hello}"
+    );
+    assert!(recv_text(&mut client).starts_with("tick 1: "));
+    assert!(recv_text(&mut client).starts_with("tick 2: "));
+    match client.read() {
+        Ok(Message::Close(Some(frame))) => assert_eq!(u16::from(frame.code), 1001),
+        other => panic!("expected close 1001, got {other:?}"),
+    }
+    let mut line = String::new();
+    ticker.stdout.read_line(&mut line).unwrap();
+    assert_eq!(line.trim_end(), "2 ticks sent; stopping");
+    assert!(ticker.wait().success());
+}
+
+#[test]
+fn timers_remind_and_cancel() {
+    let timers = Example::start("timers", &[]);
+    let mut client = timers.connect();
+    assert!(recv_text(&mut client).starts_with("send `remind"));
+    client
+        .send(Message::text("remind 0.3 second reminder"))
+        .unwrap();
+    client
+        .send(Message::text("remind 0.1 first reminder"))
+        .unwrap();
+    assert!(recv_text(&mut client).ends_with(" set for 0.3 s"));
+    assert!(recv_text(&mut client).ends_with(" set for 0.1 s"));
+    assert_eq!(recv_text(&mut client), "reminder: first reminder");
+    assert_eq!(recv_text(&mut client), "reminder: second reminder");
+
+    client.send(Message::text("remind 0.2 never")).unwrap();
+    assert!(recv_text(&mut client).ends_with(" set for 0.2 s"));
+    client.send(Message::text("cancel")).unwrap();
+    assert_eq!(recv_text(&mut client), "1 reminder(s) cancelled");
+    client
+        .send(Message::text("remind 0.4 after the cancelled one"))
+        .unwrap();
+    assert!(recv_text(&mut client).ends_with(" set for 0.4 s"));
+    assert_eq!(
+        recv_text(&mut client),
+        "reminder: after the cancelled one",
+        "the cancelled reminder never came"
+    );
+}
+
+#[test]
+fn fragments_stream_a_count_as_one_message_then_the_held_reply() {
+    let fragments = Example::start("fragments", &[]);
+    let mut client = fragments.connect();
+    client.send(Message::text("count 25000")).unwrap();
+    client
+        .send(Message::text("echoed after the count"))
+        .unwrap();
+    let count = recv_text(&mut client);
+    let numbers: Vec<u64> = count
+        .split_whitespace()
+        .map(|n| n.parse().unwrap())
+        .collect();
+    assert_eq!(numbers, (1..=25_000).collect::<Vec<u64>>());
+    assert_eq!(recv_text(&mut client), "that was 1 to 25000");
+    assert_eq!(recv_text(&mut client), "echoed after the count");
+}
