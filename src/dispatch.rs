@@ -114,6 +114,7 @@ impl<H: Handler> EventLoop<H> {
     /// Tells the handler a client has gone (the connection may already be out of the slab).
     pub(crate) fn call_close(&mut self, id: ClientId, peer: SocketAddr, reason: CloseReason) {
         info!("{peer} closed");
+        debug!("{peer} ({id}): {reason:?}");
         let ctx = Context::new(&self.conns, &mut self.outbox);
         self.handler
             .on_close(&mut ClientContext::new(ctx, id, peer), reason);
