@@ -56,7 +56,40 @@ pub trait Handler {
         let _ = (ctx, reason);
     }
 
-    /// A timer set with [`Context::set_timer`] has fired.
+    /// A timer set with [`Context::set_timer`] has fired (once; not if it was cancelled). The
+    /// context is the loop-wide one: timers belong to no client, so keep the client's id with
+    /// the timer's if it is about one.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use simple_ws_server::{ClientContext, Context, Handler, Message, Request, TimerId};
+    ///
+    /// /// Tells every client the number of clients once a second, while any are connected.
+    /// #[derive(Default)]
+    /// struct Census {
+    ///     timer: Option<TimerId>,
+    /// }
+    ///
+    /// impl Handler for Census {
+    ///     fn on_open(&mut self, ctx: &mut ClientContext<'_>, _request: &Request) {
+    ///         if self.timer.is_none() {
+    ///             self.timer = Some(ctx.set_timer(Duration::from_secs(1)));
+    ///         }
+    ///     }
+    ///
+    ///     fn on_message(&mut self, _ctx: &mut ClientContext<'_>, _message: Message) {}
+    ///
+    ///     fn on_timer(&mut self, ctx: &mut Context<'_>, _timer: TimerId) {
+    ///         let n = ctx.client_count();
+    ///         if n == 0 {
+    ///             self.timer = None; // the next client starts it again
+    ///             return;
+    ///         }
+    ///         ctx.broadcast(format!("{n} connected"));
+    ///         self.timer = Some(ctx.set_timer(Duration::from_secs(1)));
+    ///     }
+    /// }
+    /// ```
     fn on_timer(&mut self, ctx: &mut Context<'_>, timer: TimerId) {
         let _ = (ctx, timer);
     }

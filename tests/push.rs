@@ -751,3 +751,10 @@ fn a_thread_streams_a_fragmented_message_through_the_handle() {
     assert_eq!(recv_text(&mut client), expected.join(","));
     assert_eq!(recv_text(&mut client), "held");
 }
+
+#[test]
+fn the_handle_is_clone_send_and_sync() {
+    fn shareable<T: Clone + Send + Sync + 'static>() {}
+    shareable::<Handle>();
+    shareable::<Fragment>();
+}
