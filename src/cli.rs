@@ -60,7 +60,7 @@ pub struct Args {
     #[argh(option)]
     pub max_backlog: Option<usize>,
 
-    /// bytes read per call and kept per connection for reading (default: 4096)
+    /// read buffer each connection keeps between messages, in bytes (default: 512)
     #[argh(option)]
     pub read_buffer_size: Option<usize>,
 
@@ -79,6 +79,23 @@ pub struct Args {
     /// seconds a client has to answer a close frame before it is dropped (default: 5)
     #[argh(option, from_str_fn(seconds))]
     pub close_timeout: Option<Duration>,
+
+    /// event loops, one thread each, sharing the port through SO_REUSEPORT; chat lines reach the
+    /// clients of every loop (default: 1)
+    #[argh(option, default = "1")]
+    pub threads: usize,
+
+    /// relay chat lines between instances through Redis pub/sub, e.g. redis://127.0.0.1:6379/
+    /// (chat only; default: none)
+    #[argh(option)]
+    pub redis: Option<String>,
+
+    /// the Redis channel chat lines are published on (default: simple-ws-server:chat)
+    #[argh(
+        option,
+        default = "String::from(simple_ws_server::redis_bridge::DEFAULT_CHANNEL)"
+    )]
+    pub redis_channel: String,
 }
 
 /// A number of seconds, fractions allowed (`0.5`).

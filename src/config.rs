@@ -39,6 +39,7 @@ pub struct Config {
     pub(crate) listen_backlog: i32,
     pub(crate) command_queue: usize,
     pub(crate) serve_page: bool,
+    pub(crate) reuse_port: bool,
     pub(crate) tls: Option<Arc<rustls::ServerConfig>>,
 }
 
@@ -59,6 +60,7 @@ impl Default for Config {
             listen_backlog: 4096,
             command_queue: 4096,
             serve_page: true,
+            reuse_port: false,
             tls: None,
         }
     }
@@ -162,6 +164,14 @@ impl Config {
     /// [`Error::QueueFull`]. Default: 4096.
     pub fn command_queue(mut self, commands: usize) -> Self {
         self.command_queue = commands;
+        self
+    }
+
+    /// Whether the listener sets `SO_REUSEPORT`, so that several servers (one loop per core, see
+    /// [`Cluster`](crate::Cluster)) can listen on the same address and port, the kernel spreading
+    /// new connections among them. Default: `false`.
+    pub fn reuse_port(mut self, reuse: bool) -> Self {
+        self.reuse_port = reuse;
         self
     }
 

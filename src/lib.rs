@@ -60,6 +60,7 @@
 #![warn(missing_docs)]
 
 mod client;
+mod cluster;
 mod config;
 mod conn;
 mod context;
@@ -72,6 +73,8 @@ mod handler;
 mod http;
 mod message;
 mod read_ahead;
+pub mod redis_bridge;
+mod relay;
 mod request;
 mod server;
 mod stream;
@@ -80,12 +83,15 @@ mod timer;
 pub mod tls;
 
 pub use client::ClientId;
+pub use cluster::Cluster;
 pub use config::Config;
 pub use context::{ClientContext, Context, Fragment};
 pub use error::{Error, Result};
 pub use handle::Handle;
 pub use handler::Handler;
 pub use message::{CloseReason, Message};
+pub use redis_bridge::RedisBridge;
+pub use relay::{Broker, Relay};
 pub use request::{Decision, Request};
 pub use server::Server;
 pub use timer::TimerId;

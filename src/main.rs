@@ -5,7 +5,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::process::ExitCode;
 
 use argh::FromArgs;
-use simple_ws_server::{examples, Config, Error, Handler, Server};
+use simple_ws_server::{
+    examples, Cluster, Config, Error, Handle, Handler, RedisBridge, Relay, Server,
+};
 
 mod cli;
 use cli::Args;
@@ -50,7 +52,18 @@ fn run(args: Args) -> Result<(), Error> {
             )))
         }
     };
-    let config = args.config()?;
+    if args.threads == 0 {
+        return Err(Error::Config("--threads must be at least 1".into()));
+    }
+    if let Some(url) = &args.redis {
+        if args.example != "chat" {
+            return Err(Error::Config(
+                "--redis works with --example chat only".into(),
+            ));
+        }
+        simple_ws_server::redis_bridge::check_url(url)?;
+    }
+    let config = args.config()?.reuse_port(args.threads > 1);
     let (ws, http) = if config.is_tls() {
         ("wss", "https")
     } else {
@@ -65,8 +78,35 @@ fn run(args: Args) -> Result<(), Error> {
     let _ = writeln!(out, "open {http}://{shown}:{}/ in a browser", addr.port());
     let _ = out.flush();
     drop(out);
-    stop_on_signals(server.handle())?;
-    server.run(handler)
+    if args.threads == 1 && args.redis.is_none() {
+        stop_on_signals(vec![server.handle()])?;
+        return server.run(handler);
+    }
+    drop(handler);
+    let cluster = Cluster::from_server(server, args.threads)?;
+    stop_on_signals(cluster.handles())?;
+    scale_out(cluster, &args)
+}
+
+/// Runs the example on every loop of the cluster; chat lines go through a [`Relay`] to every
+/// loop, and through Redis to other instances with --redis.
+fn scale_out(cluster: Cluster, args: &Args) -> Result<(), Error> {
+    match args.example.as_str() {
+        "chat" => {
+            let relay = Relay::new(cluster.handles());
+            let relay = match &args.redis {
+                Some(url) => {
+                    let bridge = RedisBridge::start(url, &args.redis_channel, relay.clone())?;
+                    relay.with_broker(std::sync::Arc::new(bridge))
+                }
+                None => relay,
+            };
+            cluster.run(|index| examples::RelayChat::new(relay.for_loop(index)))
+        }
+        "echo" => cluster.run(|_| examples::Echo),
+        "stream" => cluster.run(|_| examples::Stream::default()),
+        other => Err(Error::Config(format!("unknown example {other:?}"))),
+    }
 }
 
 /// Binds the given host, or all interfaces (dual-stack, falling back to IPv4 alone where the
@@ -108,8 +148,8 @@ fn display_host(host: Option<&str>, ip: IpAddr) -> String {
     }
 }
 
-/// Ctrl-C and SIGTERM stop the server gracefully through its handle.
-fn stop_on_signals(handle: simple_ws_server::Handle) -> Result<(), Error> {
+/// Ctrl-C and SIGTERM stop the server gracefully through its handles (one per loop).
+fn stop_on_signals(handles: Vec<Handle>) -> Result<(), Error> {
     use signal_hook::consts::{SIGINT, SIGTERM};
     let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]).map_err(|source| {
         Error::EventLoop {
@@ -122,7 +162,9 @@ fn stop_on_signals(handle: simple_ws_server::Handle) -> Result<(), Error> {
         .spawn(move || {
             if signals.forever().next().is_some() {
                 log::info!("shutting down");
-                let _ = handle.stop();
+                for handle in &handles {
+                    let _ = handle.stop();
+                }
             }
         })
         .map_err(|source| Error::EventLoop {

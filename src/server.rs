@@ -48,7 +48,7 @@ impl Server {
             .collect();
         let mut last_error = None;
         for addr in addrs {
-            match listen(addr, config.listen_backlog) {
+            match listen(addr, config.listen_backlog, config.reuse_port) {
                 Ok(listener) => return Server::with_listener(listener, config),
                 Err(source) => last_error = Some(Error::Bind { addr, source }),
             }
@@ -82,6 +82,11 @@ impl Server {
         self.local_addr
     }
 
+    /// The settings the server was bound with.
+    pub(crate) fn config(&self) -> &Config {
+        &self.config
+    }
+
     /// A handle for other threads to send through and to stop the server.
     pub fn handle(&self) -> Handle {
         self.handle.clone()
@@ -95,13 +100,17 @@ impl Server {
     }
 }
 
-/// A non-blocking listener with our backlog; dual-stack when bound to `[::]`.
-fn listen(addr: SocketAddr, backlog: i32) -> std::io::Result<TcpListener> {
+/// A non-blocking listener with our backlog; dual-stack when bound to `[::]`; `SO_REUSEPORT`
+/// when asked, so that the loops of a [`Cluster`](crate::Cluster) share one port.
+fn listen(addr: SocketAddr, backlog: i32, reuse_port: bool) -> std::io::Result<TcpListener> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     if addr.is_ipv6() && addr.ip().is_unspecified() {
         socket.set_only_v6(false)?;
     }
     socket.set_reuse_address(true)?;
+    if reuse_port {
+        socket.set_reuse_port(true)?;
+    }
     socket.set_nonblocking(true)?;
     socket.bind(&addr.into())?;
     socket.listen(backlog)?;

@@ -1,4 +1,4 @@
-use crate::{ClientContext, CloseReason, Handler, Message, Request};
+use crate::{ClientContext, CloseReason, Handler, Message, Relay, Request};
 
 /// The original's chat room: every client hears every other.
 ///
@@ -25,19 +25,74 @@ impl Handler for Chat {
     }
 
     fn on_message(&mut self, ctx: &mut ClientContext<'_>, message: Message) {
-        let ip = ctx.peer().ip();
-        match message {
-            Message::Text(text) => ctx.broadcast_others(format!("{ip} - {}", text.as_str())),
-            Message::Binary(bytes) => {
-                let mut relayed = format!("{ip} - ").into_bytes();
-                relayed.extend_from_slice(&bytes);
-                ctx.broadcast_others(relayed);
-            }
-        }
+        ctx.broadcast_others(said(ctx, message));
     }
 
     fn on_close(&mut self, ctx: &mut ClientContext<'_>, _reason: CloseReason) {
         let line = format!("{} - disconnected", ctx.peer().ip());
         ctx.broadcast_others(line);
+    }
+}
+
+/// `<ip> - <message>`, text or binary as the message came.
+fn said(ctx: &ClientContext<'_>, message: Message) -> Message {
+    let ip = ctx.peer().ip();
+    match message {
+        Message::Text(text) => format!("{ip} - {}", text.as_str()).into(),
+        Message::Binary(bytes) => {
+            let mut relayed = format!("{ip} - ").into_bytes();
+            relayed.extend_from_slice(&bytes);
+            relayed.into()
+        }
+    }
+}
+
+/// [`Chat`] for a server of several loops ([`Cluster`](crate::Cluster)) or several instances
+/// (through a [`RedisBridge`](crate::RedisBridge)): the same lines, also published through a
+/// [`Relay`] so that the clients of every loop and instance hear them, each exactly once.
+///
+/// Each client's arrival is also logged at info level as `loop N: <peer> connected`, naming the
+/// loop that accepted it.
+///
+/// ```no_run
+/// use simple_ws_server::{examples::RelayChat, Cluster, Config, Relay};
+///
+/// let cluster = Cluster::bind("127.0.0.1:8000", Config::default(), 2)?;
+/// let relay = Relay::new(cluster.handles());
+/// cluster.run(|index| RelayChat::new(relay.for_loop(index)))?;
+/// # Ok::<(), simple_ws_server::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct RelayChat {
+    relay: Relay,
+}
+
+impl RelayChat {
+    /// The chat of the loop `relay` belongs to.
+    pub fn new(relay: Relay) -> Self {
+        RelayChat { relay }
+    }
+
+    fn tell_everyone_else(&self, ctx: &mut ClientContext<'_>, line: Message) {
+        ctx.broadcast_others(line.clone());
+        self.relay.publish(line);
+    }
+}
+
+impl Handler for RelayChat {
+    fn on_open(&mut self, ctx: &mut ClientContext<'_>, _request: &Request) {
+        log::info!("loop {}: {} connected", self.relay.loop_index(), ctx.peer());
+        let line = format!("{} - connected", ctx.peer().ip());
+        self.tell_everyone_else(ctx, line.into());
+    }
+
+    fn on_message(&mut self, ctx: &mut ClientContext<'_>, message: Message) {
+        let line = said(ctx, message);
+        self.tell_everyone_else(ctx, line);
+    }
+
+    fn on_close(&mut self, ctx: &mut ClientContext<'_>, _reason: CloseReason) {
+        let line = format!("{} - disconnected", ctx.peer().ip());
+        self.tell_everyone_else(ctx, line.into());
     }
 }

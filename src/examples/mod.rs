@@ -5,6 +5,6 @@ mod chat;
 mod echo;
 mod stream;
 
-pub use chat::Chat;
+pub use chat::{Chat, RelayChat};
 pub use echo::Echo;
 pub use stream::Stream;
