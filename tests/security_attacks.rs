@@ -257,10 +257,13 @@ fn thousands_of_generated_attacks_leave_the_server_serving() {
         Config::default().handshake_timeout(Duration::from_secs(2)),
     );
     let mut bystander = connect(server.addr);
-    let seed = 0x5eed_0f_a77ac4;
+    let seed = 0x5eed_0fa7_7ac4;
     let mut rng = Rng::new(seed);
     let cases = 3000;
     let start = Instant::now();
+    // How the cases were answered (the first bytes of each answer), to show they reach every
+    // stage: HTTP errors, upgrades (then frames), and silent closes.
+    let mut answers = std::collections::BTreeMap::<String, usize>::new();
     for case in 0..cases {
         let bytes = generated_case(&mut rng);
         let mut stream = tcp(server.addr);
@@ -271,10 +274,18 @@ fn thousands_of_generated_attacks_leave_the_server_serving() {
         // Every case ends: the server answers and closes, or closes at our EOF.
         let mut sink = [0u8; 8192];
         let case_start = Instant::now();
+        let mut first = true;
         loop {
             match stream.read(&mut sink) {
                 Ok(0) => break,
-                Ok(_) => {}
+                Ok(n) => {
+                    if first {
+                        *answers
+                            .entry(String::from_utf8_lossy(&sink[..n.min(12)]).into_owned())
+                            .or_insert(0) += 1;
+                        first = false;
+                    }
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break,
                 Err(e) => panic!("case {case} (seed {seed:#x}): not closed: {e}"),
             }
@@ -285,6 +296,16 @@ fn thousands_of_generated_attacks_leave_the_server_serving() {
         }
         assert!(server.is_running(), "the server stopped at case {case}");
     }
+    eprintln!("answers: {answers:?}");
+    let count = |prefix: &str| -> usize {
+        answers
+            .iter()
+            .filter(|(k, _)| k.starts_with(prefix))
+            .map(|(_, n)| n)
+            .sum()
+    };
+    assert!(count("HTTP/1.1 101") > 300, "{answers:?}");
+    assert!(count("HTTP/1.1 400") > 300, "{answers:?}");
     assert_echoes(&mut bystander, "after all cases");
     let mut fresh = connect(server.addr);
     assert_echoes(&mut fresh, "a new client after all cases");
