@@ -47,13 +47,15 @@ struct Opts {
     text: bool,
     setup_timeout: f64,
     per_ip: usize,
+    window: usize,
 }
 
 fn usage() -> ! {
     eprintln!(
         "usage: loadgen --addr IP:PORT [--proto ws|raw] [--mode echo|broadcast|idle|handshake]\n\
          \t[--conns N] [--inflight K] [--size BYTES] [--duration S] [--warmup S]\n\
-         \t[--server-pid PID] [--label NAME] [--src-ips N] [--per-ip N] [--text] [--setup-timeout S]"
+         \t[--server-pid PID] [--label NAME] [--src-ips N] [--per-ip N] [--text] [--setup-timeout S]\n\
+         \t[--connect-window N (connections being set up at once)]"
     );
     std::process::exit(2)
 }
@@ -74,6 +76,7 @@ fn parse_opts() -> Opts {
         text: false,
         setup_timeout: 60.0,
         per_ip: 20_000,
+        window: 256,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -99,6 +102,7 @@ fn parse_opts() -> Opts {
             "--label" => o.label = v,
             "--src-ips" => o.src_ips = v.parse().unwrap_or_else(bad),
             "--per-ip" => o.per_ip = v.parse().unwrap_or_else(bad),
+            "--connect-window" => o.window = v.parse().unwrap_or_else(bad),
             "--setup-timeout" => o.setup_timeout = v.parse().unwrap_or_else(|_| usage()),
             _ => usage(),
         }
@@ -208,6 +212,14 @@ impl Conn {
             }
         }
         true
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        // Close with RST, not FIN: no TIME_WAIT left behind on this side, so runs one after the
+        // other never run short of ephemeral ports (bind() scans get slow with many).
+        let _ = SockRef::from(&self.s).set_linger(Some(Duration::ZERO));
     }
 }
 
@@ -421,7 +433,7 @@ fn payload(o: &Opts) -> Vec<u8> {
 
 fn echo(o: &Opts) -> Result<Report, String> {
     let mut poll = Poll::new().map_err(|e| e.to_string())?;
-    let mut conns = open_all(o, &mut poll, o.conns, 0, 256)?;
+    let mut conns = open_all(o, &mut poll, o.conns, 0, o.window)?;
     let p = payload(o);
     let one = if o.proto_ws {
         client_frame(if o.text { 1 } else { 2 }, &p)
@@ -544,7 +556,7 @@ fn broadcast(o: &Opts) -> Result<Report, String> {
     let w = o.inflight;
     let size = o.size;
     // Receivers first (0..n), then the sender (n).
-    let mut conns = open_all(o, &mut poll, n, 0, 256)?;
+    let mut conns = open_all(o, &mut poll, n, 0, o.window)?;
     let mut sender = {
         let mut o1 = o.clone();
         o1.src_ips = 0;
@@ -708,7 +720,7 @@ fn idle(o: &Opts) -> Result<Report, String> {
     let mut poll = Poll::new().map_err(|e| e.to_string())?;
     let t0 = Instant::now();
     let cpu = Cpu::now(o.server_pid);
-    let conns = open_all(o, &mut poll, o.conns, 0, 512)?;
+    let conns = open_all(o, &mut poll, o.conns, 0, o.window)?;
     let setup = t0.elapsed().as_secs_f64();
     let (_, scpu, _) = cpu.since(o.server_pid);
     // Let the server finish whatever it does after the handshake, then measure.
@@ -883,11 +895,8 @@ fn handshake(o: &Opts) -> Result<Report, String> {
             }
         }
         for i in finished.drain(..) {
-            if let Some(c) = slots[i].take() {
-                // RST instead of FIN: no TIME_WAIT on either side, so ports never run out.
-                let _ = SockRef::from(&c.s).set_linger(Some(Duration::ZERO));
-                drop(c);
-            }
+            // Dropping a Conn closes it with RST (see its Drop): no TIME_WAIT on either side.
+            drop(slots[i].take());
             refill(&mut slots, &mut started_at, &mut poll, i, &mut opened)?;
         }
     }
