@@ -40,7 +40,9 @@ pub(crate) enum Action {
 /// [`Handle::send_fragment`](crate::Handle::send_fragment).
 ///
 /// - One fragmented message at a time per client: a `Start` while one is open, or a `Continue`
-///   or `End` with none open, is dropped (and logged as a warning).
+///   or `End` with none open, is dropped (and logged as a warning). Pieces carry no stream
+///   identity, so let one sender at a time (the handler, or one thread) stream to a client:
+///   the pieces of two streams to the same client would end up in one message.
 /// - Other messages sent to that client while it is open (a [`send`](ClientContext::send), a
 ///   broadcast) wait and go out right after its `End`, in the order they were sent, since
 ///   RFC 6455 (5.4) forbids interleaving another message's frames. They count against the
