@@ -18,7 +18,7 @@ pub struct Args {
     #[argh(option, default = "8000")]
     pub port: u16,
 
-    /// which server to run: echo or chat (default: echo)
+    /// which server to run: echo, chat or stream (default: echo)
     #[argh(option, default = "String::from(\"echo\")")]
     pub example: String,
 
