@@ -1,22 +1,22 @@
 //! One client connection: its phases (HTTP request, HTTP response, open WebSocket, closing,
-//! draining) and the non-blocking reads and writes that move it between them.
+//! draining) and the non-blocking reads that move it between them. Its writes are in
+//! `outgoing.rs`.
 //!
 //! A connection never calls the handler: it reports [`Progress`] and the loop acts on it.
 
-use std::collections::VecDeque;
-use std::io::{ErrorKind, Read, Write};
+use std::io::{ErrorKind, Read};
 use std::net::SocketAddr;
 use std::time::Instant;
 
 use tungstenite::error::{Error as WsError, ProtocolError};
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::frame::CloseFrame;
-use tungstenite::protocol::{Role, WebSocketConfig, WebSocketContext};
+use tungstenite::protocol::WebSocketContext;
 
 use crate::config::Config;
-use crate::context::Fragment;
 use crate::http::{self, Step};
 use crate::message::{CloseReason, Message};
+use crate::outgoing::Held;
 use crate::read_ahead::ReadAhead;
 use crate::request::Request;
 use crate::stream::Stream;
@@ -85,18 +85,11 @@ pub(crate) struct Conn {
     pub(crate) held: Option<Held>,
 }
 
-/// Messages waiting for a fragmented message to end, and their payload bytes.
-#[derive(Default)]
-pub(crate) struct Held {
-    messages: VecDeque<Message>,
-    bytes: usize,
-}
-
-fn would_block(err: &WsError) -> bool {
+pub(crate) fn would_block(err: &WsError) -> bool {
     matches!(err, WsError::Io(e) if e.kind() == ErrorKind::WouldBlock)
 }
 
-fn close_frame(code: u16, reason: &str) -> CloseFrame {
+pub(crate) fn close_frame(code: u16, reason: &str) -> CloseFrame {
     CloseFrame {
         code: CloseCode::from(code),
         reason: reason.to_owned().into(),
@@ -245,7 +238,7 @@ impl Conn {
 
     /// The client's backlog passed the limit: close it with 1008, or drop it when even the close
     /// frame does not fit.
-    fn overflow(&mut self) -> Progress {
+    pub(crate) fn overflow(&mut self) -> Progress {
         self.close(
             1008,
             "too slow: backlog limit reached",
@@ -254,203 +247,12 @@ impl Conn {
     }
 
     /// Moves an open (or closing) connection's WebSocket into its next phase.
-    fn leave(&mut self, next: impl FnOnce(Box<WebSocketContext>) -> Phase) {
+    pub(crate) fn leave(&mut self, next: impl FnOnce(Box<WebSocketContext>) -> Phase) {
         let phase = std::mem::replace(&mut self.phase, Phase::Draining(None));
         self.phase = match phase {
             Phase::Open(ws) | Phase::Closing(ws) => next(ws),
             other => other,
         };
-    }
-
-    /// Queues a message; returns what to report when the client cannot take it.
-    pub(crate) fn send(&mut self, message: Message) -> Progress {
-        let Phase::Open(ws) = &mut self.phase else {
-            return Progress::Idle;
-        };
-        if let Some(held) = &mut self.held {
-            held.bytes += message.len();
-            held.messages.push_back(message);
-            if held.bytes > ws.get_config().max_write_buffer_size {
-                return self.overflow();
-            }
-            return Progress::Idle;
-        }
-        match ws.write(&mut self.stream, message.into_tungstenite()) {
-            Ok(()) => Progress::Idle,
-            Err(err) if would_block(&err) => Progress::Idle,
-            Err(WsError::WriteBufferFull(_)) => self.overflow(),
-            Err(_) => Progress::Finished(CloseReason::Disconnected),
-        }
-    }
-
-    /// Queues one piece of a fragmented message; after the last piece, the messages held while
-    /// it was open.
-    pub(crate) fn send_fragment(&mut self, fragment: Fragment) -> Progress {
-        use tungstenite::protocol::frame::coding::{Data, OpCode};
-        use tungstenite::protocol::frame::Frame;
-        let Phase::Open(ws) = &mut self.phase else {
-            return Progress::Idle;
-        };
-        let (frame, last) = match (fragment, self.held.is_some()) {
-            (Fragment::Start(message), false) => {
-                let kind = if message.is_text() {
-                    Data::Text
-                } else {
-                    Data::Binary
-                };
-                let payload = match message {
-                    Message::Text(text) => text.into(),
-                    Message::Binary(bytes) => bytes,
-                };
-                self.held = Some(Held::default());
-                (Frame::message(payload, OpCode::Data(kind), false), false)
-            }
-            (Fragment::Continue(bytes), true) => (
-                Frame::message(bytes, OpCode::Data(Data::Continue), false),
-                false,
-            ),
-            (Fragment::End(bytes), true) => (
-                Frame::message(bytes, OpCode::Data(Data::Continue), true),
-                true,
-            ),
-            (Fragment::Start(_), true) => {
-                log::warn!(
-                    "{}: a fragmented message was started while another is open; piece dropped",
-                    self.peer
-                );
-                return Progress::Idle;
-            }
-            (_, false) => {
-                log::warn!(
-                    "{}: a fragment was sent with no fragmented message open; piece dropped",
-                    self.peer
-                );
-                return Progress::Idle;
-            }
-        };
-        let progress = match ws.write(&mut self.stream, tungstenite::Message::Frame(frame)) {
-            Ok(()) => Progress::Idle,
-            Err(err) if would_block(&err) => Progress::Idle,
-            Err(WsError::WriteBufferFull(_)) => return self.overflow(),
-            Err(_) => return Progress::Finished(CloseReason::Disconnected),
-        };
-        if last {
-            let held = self.held.take().unwrap_or_default();
-            for message in held.messages {
-                match self.send(message) {
-                    Progress::Idle => {}
-                    progress => return progress,
-                }
-            }
-        }
-        progress
-    }
-
-    /// Queues a ping (for idle detection).
-    pub(crate) fn ping(&mut self) -> Progress {
-        let Phase::Open(ws) = &mut self.phase else {
-            return Progress::Idle;
-        };
-        self.pinged = true;
-        match ws.write(
-            &mut self.stream,
-            tungstenite::Message::Ping(Default::default()),
-        ) {
-            Ok(()) => Progress::Idle,
-            Err(err) if would_block(&err) => Progress::Idle,
-            Err(WsError::WriteBufferFull(_)) => self.overflow(),
-            Err(_) => Progress::Finished(CloseReason::Disconnected),
-        }
-    }
-
-    /// Starts the close handshake from the server's side.
-    pub(crate) fn close(&mut self, code: u16, reason: &str, why: CloseReason) -> Progress {
-        let Phase::Open(ws) = &mut self.phase else {
-            return Progress::Idle;
-        };
-        match ws.close(&mut self.stream, Some(close_frame(code, reason))) {
-            Ok(()) => {}
-            Err(err) if would_block(&err) => {}
-            Err(_) => return Progress::Finished(why),
-        }
-        self.leave(Phase::Closing);
-        Progress::Left(why)
-    }
-
-    /// Starts writing an HTTP response.
-    pub(crate) fn respond(&mut self, bytes: Vec<u8>, then: Then) {
-        self.phase = Phase::Response {
-            bytes,
-            written: 0,
-            then,
-        };
-    }
-
-    /// Writes what is queued.
-    pub(crate) fn flush(&mut self, ws_config: &WebSocketConfig) -> Progress {
-        match &mut self.phase {
-            // TLS handshake records that did not fit in the socket when they were made.
-            Phase::Request { .. } => match self.stream.flush() {
-                Ok(()) => Progress::Idle,
-                Err(e) if e.kind() == ErrorKind::WouldBlock => Progress::Idle,
-                Err(_) => Progress::Finished(CloseReason::Disconnected),
-            },
-            Phase::Response { bytes, written, .. } => {
-                while *written < bytes.len() {
-                    match self.stream.write(&bytes[*written..]) {
-                        Ok(0) => return Progress::Finished(CloseReason::Disconnected),
-                        Ok(n) => *written += n,
-                        Err(e) if e.kind() == ErrorKind::WouldBlock => return Progress::Idle,
-                        Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                        Err(_) => return Progress::Finished(CloseReason::Disconnected),
-                    }
-                }
-                // A TLS stream may still hold the response's last records.
-                match self.stream.flush() {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == ErrorKind::WouldBlock => return Progress::Idle,
-                    Err(_) => return Progress::Finished(CloseReason::Disconnected),
-                }
-                self.after_response(ws_config)
-            }
-            Phase::Open(ws) | Phase::Closing(ws) => match ws.flush(&mut self.stream) {
-                Ok(()) => Progress::Idle,
-                Err(err) if would_block(&err) => Progress::Idle,
-                Err(WsError::ConnectionClosed) => Progress::Finished(CloseReason::Disconnected),
-                Err(_) => Progress::Finished(CloseReason::Disconnected),
-            },
-            Phase::Draining(ws) => {
-                if let Some(ctx) = ws {
-                    match ctx.flush(&mut self.stream) {
-                        Ok(()) | Err(WsError::ConnectionClosed) => {}
-                        Err(err) if would_block(&err) => return Progress::Idle,
-                        Err(_) => return Progress::Finished(CloseReason::Disconnected),
-                    }
-                    *ws = None;
-                    self.stream.shutdown_write();
-                }
-                Progress::Idle
-            }
-        }
-    }
-
-    fn after_response(&mut self, ws_config: &WebSocketConfig) -> Progress {
-        let phase = std::mem::replace(&mut self.phase, Phase::Draining(None));
-        let Phase::Response { then, .. } = phase else {
-            return Progress::Idle;
-        };
-        match then {
-            Then::Close => {
-                self.stream.shutdown_write();
-                Progress::Idle
-            }
-            Then::Upgrade { leftover, request } => {
-                let ws =
-                    WebSocketContext::from_partially_read(leftover, Role::Server, Some(*ws_config));
-                self.phase = Phase::Open(Box::new(ws));
-                Progress::Opened(request)
-            }
-        }
     }
 }
 

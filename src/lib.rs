@@ -72,6 +72,7 @@ mod handle;
 mod handler;
 mod http;
 mod message;
+mod outgoing;
 mod read_ahead;
 pub mod redis_bridge;
 mod relay;
