@@ -479,7 +479,10 @@ impl Subscriber {
             };
             match decode(payload) {
                 Some((instance, _)) if instance == self.instance => {}
-                Some((_, message)) => (self.deliver)(message),
+                Some((instance, message)) => {
+                    debug!("redis: delivered a message from instance {instance:016x}");
+                    (self.deliver)(message)
+                }
                 None => debug!("redis: ignored a message not from a simple-ws-server relay"),
             }
         }

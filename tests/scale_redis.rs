@@ -11,8 +11,9 @@ use scale_support::*;
 use simple_ws_server::tungstenite::Message;
 
 const SUBSCRIBED: &str = "redis: subscribed to";
-const OUTAGE: &str = "unreachable";
+const OUTAGE: &str = "chat goes on locally";
 const RESUMED: &str = "reachable again";
+const DELIVERED: &str = "redis: delivered a message";
 
 fn chat(redis: &Redis, threads: &str) -> Instance {
     let instance = Instance::start(&[
@@ -27,6 +28,31 @@ fn chat(redis: &Redis, threads: &str) -> Instance {
     instance
 }
 
+/// Clients a1 and a2 on A, b1 and b2 on B, each arrival announced on both instances. Every step
+/// waits until the notice of the one before has reached both instances, so that no notice still
+/// in flight through Redis meets a later arrival. b2 leaves again at the end.
+fn join(a: &Instance, b: &Instance) -> (Client, Client, Client) {
+    const CONNECTED: &str = "127.0.0.1 - connected";
+    let mut a1 = connect(a.addr);
+    // B has no client to hear a1 arrive, but logs the delivery (at debug level).
+    b.wait_for(DELIVERED, 1, Duration::from_secs(10));
+    let mut b1 = connect(b.addr);
+    // B's newcomer is announced on A, through Redis.
+    assert_eq!(recv_text(&mut a1), CONNECTED);
+    let mut a2 = connect(a.addr);
+    assert_eq!(recv_text(&mut a1), CONNECTED);
+    assert_eq!(recv_text(&mut b1), CONNECTED);
+    let mut b2 = connect(b.addr);
+    assert_eq!(recv_text(&mut b1), CONNECTED);
+    assert_eq!(recv_text(&mut a1), CONNECTED);
+    assert_eq!(recv_text(&mut a2), CONNECTED);
+    b2.close(None).unwrap();
+    for (name, client) in [("b1", &mut b1), ("a1", &mut a1), ("a2", &mut a2)] {
+        assert_eq!(recv_text(client), "127.0.0.1 - disconnected", "{name}");
+    }
+    (a1, a2, b1)
+}
+
 fn say(client: &mut Client, text: &str) {
     client.send(Message::text(text)).unwrap();
 }
@@ -38,13 +64,7 @@ fn two_instances_chat_through_one_redis_each_line_once() {
     let a = chat(&redis, "2");
     let b = chat(&redis, "1");
 
-    let mut a1 = connect(a.addr);
-    let mut a2 = connect(a.addr);
-    assert_eq!(recv_text(&mut a1), "127.0.0.1 - connected");
-    let mut b1 = connect(b.addr);
-    // B's newcomer is announced on A, through Redis, to both of A's clients.
-    assert_eq!(recv_text(&mut a1), "127.0.0.1 - connected");
-    assert_eq!(recv_text(&mut a2), "127.0.0.1 - connected");
+    let (mut a1, mut a2, mut b1) = join(&a, &b);
 
     say(&mut a1, "hello");
     assert_eq!(recv_text(&mut a2), "127.0.0.1 - hello");
@@ -79,12 +99,7 @@ fn local_chat_survives_redis_and_cross_chat_resumes_when_it_returns() {
     let mut redis = Redis::start();
     let a = chat(&redis, "1");
     let b = chat(&redis, "1");
-    let mut a1 = connect(a.addr);
-    let mut a2 = connect(a.addr);
-    assert_eq!(recv_text(&mut a1), "127.0.0.1 - connected");
-    let mut b1 = connect(b.addr);
-    assert_eq!(recv_text(&mut a1), "127.0.0.1 - connected");
-    assert_eq!(recv_text(&mut a2), "127.0.0.1 - connected");
+    let (mut a1, mut a2, mut b1) = join(&a, &b);
     say(&mut a1, "before");
     assert_eq!(recv_text(&mut a2), "127.0.0.1 - before");
     assert_eq!(recv_text(&mut b1), "127.0.0.1 - before");
@@ -108,7 +123,10 @@ fn local_chat_survives_redis_and_cross_chat_resumes_when_it_returns() {
     a.wait_for(RESUMED, 1, Duration::from_secs(8));
     b.wait_for(RESUMED, 1, Duration::from_secs(8));
     let resumed = restarted.elapsed();
-    assert!(resumed < Duration::from_secs(5), "resumed after {resumed:?}");
+    assert!(
+        resumed < Duration::from_secs(5),
+        "resumed after {resumed:?}"
+    );
 
     // Cross-instance chat works again, both ways, each line once.
     say(&mut a1, "after");

@@ -81,9 +81,10 @@ impl RelayChat {
 
 impl Handler for RelayChat {
     fn on_open(&mut self, ctx: &mut ClientContext<'_>, _request: &Request) {
-        log::info!("loop {}: {} connected", self.relay.loop_index(), ctx.peer());
         let line = format!("{} - connected", ctx.peer().ip());
         self.tell_everyone_else(ctx, line.into());
+        // Logged once the other loops have been told (what tests wait for).
+        log::info!("loop {}: {} connected", self.relay.loop_index(), ctx.peer());
     }
 
     fn on_message(&mut self, ctx: &mut ClientContext<'_>, message: Message) {

@@ -111,7 +111,8 @@ fn ping(port: u16) -> bool {
 }
 
 /// The `simple-ws-server` binary at `--port 0 --host 127.0.0.1` with these arguments, its log
-/// (stderr, at info level) collected line by line; killed when dropped.
+/// (stderr, at info level, the Redis bridge's at debug level) collected line by line; killed
+/// when dropped.
 pub struct Instance {
     pub child: Child,
     pub addr: SocketAddr,
@@ -123,7 +124,8 @@ impl Instance {
         let mut child = Command::new(env!("CARGO_BIN_EXE_simple-ws-server"))
             .args(args)
             .args(["--port", "0", "--host", "127.0.0.1"])
-            .env("RUST_LOG", "info")
+            // The bridge logs each delivery at debug level: tests wait for them.
+            .env("RUST_LOG", "info,simple_ws_server::redis_bridge=debug")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
