@@ -94,9 +94,9 @@ pub use message::{CloseReason, Message};
 pub use redis_bridge::RedisBridge;
 pub use relay::{Broker, Relay};
 pub use request::{Decision, Request};
+pub use rustls;
 pub use server::Server;
 pub use timer::TimerId;
-pub use rustls;
 pub use tungstenite::{self, Bytes, Utf8Bytes};
 
 /// The README's examples, compiled as doc tests.
