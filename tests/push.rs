@@ -1,193 +1,24 @@
 //! Pushing data over real sockets: the [`Handle`] from other threads (latency, a bounded queue,
 //! graceful stop), timers (order, cancelling, 10,000 pending at no cost), and fragmented sends.
 //!
-//! Self-contained: the servers run in threads of the test process on 127.0.0.1 port 0, the
+//! The servers run in threads of the test process on 127.0.0.1 port 0 (tests/common), the
 //! clients are tungstenite clients or raw TCP sockets with read timeouts, and every wait is
 //! bounded.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+mod common;
+
+use std::io::Write;
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use simple_ws_server::tungstenite::{self, protocol::WebSocket, Message as WsMessage};
+use common::*;
+use simple_ws_server::tungstenite::Message as WsMessage;
 use simple_ws_server::{
     Bytes, ClientContext, ClientId, CloseReason, Config, Context, Error, Fragment, Handle, Handler,
     Message, Request, Server, TimerId,
 };
 
-/// How long any single read in a test may wait before the test fails.
-const IO_TIMEOUT: Duration = Duration::from_secs(10);
-
-type Client = WebSocket<TcpStream>;
 type Shared<T> = Arc<Mutex<T>>;
-
-/// A server running in a thread of the test process.
-struct Running {
-    addr: SocketAddr,
-    handle: Handle,
-    thread: Option<JoinHandle<simple_ws_server::Result<()>>>,
-}
-
-impl Running {
-    fn start<H: Handler + Send + 'static>(handler: H, config: Config) -> Running {
-        let server = Server::bind("127.0.0.1:0", config).expect("bind 127.0.0.1:0");
-        Running::run(server, handler)
-    }
-
-    fn run<H: Handler + Send + 'static>(server: Server, handler: H) -> Running {
-        let addr = server.local_addr();
-        let handle = server.handle();
-        let thread = std::thread::spawn(move || server.run(handler));
-        Running {
-            addr,
-            handle,
-            thread: Some(thread),
-        }
-    }
-
-    /// Waits (bounded) for `run` to return and returns its result.
-    fn join(mut self) -> simple_ws_server::Result<()> {
-        let thread = self.thread.take().expect("joined once");
-        let start = Instant::now();
-        while !thread.is_finished() {
-            assert!(
-                start.elapsed() < IO_TIMEOUT,
-                "Server::run did not return within {IO_TIMEOUT:?}"
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        thread.join().expect("the server thread panicked")
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(thread) = self.thread.take() {
-            let _ = self.handle.stop();
-            let result = thread.join();
-            if !std::thread::panicking() {
-                result
-                    .expect("the server thread panicked")
-                    .expect("the server failed");
-            }
-        }
-    }
-}
-
-fn tcp(addr: SocketAddr) -> TcpStream {
-    let stream = TcpStream::connect(addr).expect("connect");
-    stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
-    stream.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
-    stream.set_nodelay(true).unwrap();
-    stream
-}
-
-fn connect(addr: SocketAddr) -> Client {
-    let (client, response) =
-        tungstenite::client(format!("ws://{addr}/"), tcp(addr)).expect("WebSocket handshake");
-    assert_eq!(response.status(), 101);
-    client
-}
-
-/// The next data message (pings and pongs skipped).
-fn recv(client: &mut Client) -> WsMessage {
-    for _ in 0..1000 {
-        match client.read().expect("read a message") {
-            WsMessage::Ping(_) | WsMessage::Pong(_) => continue,
-            message => return message,
-        }
-    }
-    panic!("only pings and pongs arrived");
-}
-
-fn recv_text(client: &mut Client) -> String {
-    match recv(client) {
-        WsMessage::Text(text) => text.as_str().to_owned(),
-        other => panic!("expected text, got {other:?}"),
-    }
-}
-
-/// Asserts that no data message arrives within `wait`.
-fn assert_silent(client: &mut Client, wait: Duration) {
-    client.get_mut().set_read_timeout(Some(wait)).unwrap();
-    match client.read() {
-        Err(tungstenite::Error::Io(e))
-            if matches!(
-                e.kind(),
-                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-            ) => {}
-        other => panic!("expected silence, got {other:?}"),
-    }
-    client.get_mut().set_read_timeout(Some(IO_TIMEOUT)).unwrap();
-}
-
-/// Polls `condition` every millisecond until it holds or `limit` passes.
-fn wait_until(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if condition() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    condition()
-}
-
-/// Opens a WebSocket over raw TCP, to see the frames as the server writes them.
-fn raw_upgrade(addr: SocketAddr) -> TcpStream {
-    let mut stream = tcp(addr);
-    stream
-        .write_all(
-            b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-        )
-        .unwrap();
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        stream
-            .read_exact(&mut byte)
-            .expect("read the response head");
-        head.push(byte[0]);
-    }
-    assert!(head.starts_with(b"HTTP/1.1 101"), "{head:?}");
-    stream
-}
-
-/// A masked client frame.
-fn client_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
-    assert!(payload.len() < 126);
-    let key = [1u8, 2, 3, 4];
-    let mut out = vec![0x80 | opcode, 0x80 | payload.len() as u8];
-    out.extend_from_slice(&key);
-    out.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
-    out
-}
-
-/// One server frame as it came on the wire: (fin, opcode, payload).
-fn read_frame(stream: &mut TcpStream) -> (bool, u8, Vec<u8>) {
-    let mut head = [0u8; 2];
-    stream.read_exact(&mut head).expect("read a frame header");
-    assert_eq!(head[1] & 0x80, 0, "server frames are not masked");
-    let len = match head[1] & 0x7f {
-        126 => {
-            let mut b = [0u8; 2];
-            stream.read_exact(&mut b).unwrap();
-            u64::from(u16::from_be_bytes(b))
-        }
-        127 => {
-            let mut b = [0u8; 8];
-            stream.read_exact(&mut b).unwrap();
-            u64::from_be_bytes(b)
-        }
-        n => u64::from(n),
-    };
-    let mut payload = vec![0; len as usize];
-    stream.read_exact(&mut payload).unwrap();
-    (head[0] & 0x80 != 0, head[0] & 0x0f, payload)
-}
 
 /// Remembers the ids of the clients that opened, and why each one closed.
 #[derive(Default, Clone)]
@@ -230,7 +61,7 @@ fn percentile(sorted: &[Duration], p: usize) -> Duration {
 #[test]
 fn a_message_sent_through_the_handle_reaches_its_client_at_once() {
     let registry = Registry::default();
-    let server = Running::start(registry.clone(), Config::default());
+    let server = TestServer::start(registry.clone(), Config::default());
     let mut client = connect(server.addr);
     let id = registry.wait_for(1)[0];
 
@@ -261,7 +92,7 @@ fn a_message_sent_through_the_handle_reaches_its_client_at_once() {
 #[test]
 fn the_handle_sends_broadcasts_and_closes() {
     let registry = Registry::default();
-    let server = Running::start(registry.clone(), Config::default());
+    let server = TestServer::start(registry.clone(), Config::default());
     let mut a = connect(server.addr);
     let mut b = connect(server.addr);
     let ids = registry.wait_for(2);
@@ -324,7 +155,7 @@ fn a_full_command_queue_refuses_instead_of_blocking_and_stop_still_works() {
     );
     // Stopping does not go through the queue, so a full queue cannot prevent it.
     handle.stop().expect("stop with a full queue");
-    let running = Running::run(server, Registry::default());
+    let running = TestServer::run(server, Registry::default());
     running.join().expect("run returns Ok after a stop");
     // The loop is gone: the handle says so.
     assert!(matches!(handle.broadcast("late"), Err(Error::Stopped)));
@@ -336,7 +167,7 @@ fn the_loop_drains_a_full_queue_once_it_runs() {
     let handle = server.handle();
     handle.broadcast("fills the queue").unwrap();
     assert!(matches!(handle.broadcast("refused"), Err(Error::QueueFull)));
-    let _running = Running::run(server, Registry::default());
+    let _running = TestServer::run(server, Registry::default());
     assert!(
         wait_until(IO_TIMEOUT, || handle.broadcast("accepted again").is_ok()),
         "the running loop empties the queue"
@@ -346,7 +177,7 @@ fn the_loop_drains_a_full_queue_once_it_runs() {
 #[test]
 fn stopping_through_the_handle_is_a_graceful_shutdown() {
     let registry = Registry::default();
-    let server = Running::start(registry.clone(), Config::default());
+    let server = TestServer::start(registry.clone(), Config::default());
     let mut clients = [connect(server.addr), connect(server.addr)];
     registry.wait_for(2);
     let handle = server.handle.clone();
@@ -440,7 +271,7 @@ impl Handler for Timers {
 #[test]
 fn timers_fire_in_the_order_of_their_deadlines_and_never_early() {
     let delays = [120, 20, 80, 40, 100, 60, 10, 140];
-    let server = Running::start(Timers::new(&delays), Config::default());
+    let server = TestServer::start(Timers::new(&delays), Config::default());
     let start = Instant::now();
     let mut client = connect(server.addr);
     let mut order: Vec<usize> = (0..delays.len()).collect();
@@ -458,7 +289,7 @@ fn a_cancelled_timer_never_fires() {
     // Timer 1 is cancelled as soon as it is set; timer 0, firing, cancels timer 3.
     timers.cancel_at_open = vec![1];
     timers.trigger = Some((0, 3));
-    let server = Running::start(timers, Config::default());
+    let server = TestServer::start(timers, Config::default());
     let mut client = connect(server.addr);
     assert_eq!(recv_text(&mut client), "0");
     assert_eq!(recv_text(&mut client), "2");
@@ -552,7 +383,7 @@ fn ten_thousand_pending_timers_cost_nothing_while_they_wait() {
         client: None,
         wait,
     };
-    let server = Running::start(handler, Config::default());
+    let server = TestServer::start(handler, Config::default());
     let mut client = connect(server.addr);
     assert_eq!(recv_text(&mut client), "set");
     let set_at = Instant::now();
@@ -620,7 +451,7 @@ impl Handler for Pieces {
 
 #[test]
 fn a_fragmented_message_arrives_whole_and_nothing_is_interleaved() {
-    let server = Running::start(Pieces, Config::default());
+    let server = TestServer::start(Pieces, Config::default());
     let mut client = connect(server.addr);
     client.send(WsMessage::text("go")).unwrap();
     assert_eq!(recv_text(&mut client), "Hello, wörld");
@@ -631,10 +462,10 @@ fn a_fragmented_message_arrives_whole_and_nothing_is_interleaved() {
 
 #[test]
 fn fragments_go_out_as_frames_with_held_messages_after_the_last() {
-    let server = Running::start(Pieces, Config::default());
+    let server = TestServer::start(Pieces, Config::default());
     let mut stream = raw_upgrade(server.addr);
-    stream.write_all(&client_frame(0x1, b"go")).unwrap();
-    let frames: Vec<(bool, u8, Vec<u8>)> = (0..7).map(|_| read_frame(&mut stream)).collect();
+    stream.write_all(&frame(0x1, true, b"go", true)).unwrap();
+    let frames: Vec<(bool, u8, Vec<u8>)> = (0..7).map(|_| read_frame_fin(&mut stream)).collect();
     let world = "wörld".as_bytes();
     assert_eq!(
         frames,
@@ -652,7 +483,7 @@ fn fragments_go_out_as_frames_with_held_messages_after_the_last() {
 
 #[test]
 fn pieces_out_of_place_are_dropped() {
-    let server = Running::start(Pieces, Config::default());
+    let server = TestServer::start(Pieces, Config::default());
     let mut client = connect(server.addr);
     client.send(WsMessage::text("bad")).unwrap();
     // Continue and End with none open are dropped, and so is the second Start.
@@ -706,7 +537,7 @@ fn a_large_message_streamed_from_timers_arrives_whole() {
         sent: 0,
         client: None,
     };
-    let server = Running::start(handler, Config::default());
+    let server = TestServer::start(handler, Config::default());
     let mut client = connect(server.addr);
     match recv(&mut client) {
         WsMessage::Binary(bytes) => {
@@ -720,7 +551,7 @@ fn a_large_message_streamed_from_timers_arrives_whole() {
 #[test]
 fn a_thread_streams_a_fragmented_message_through_the_handle() {
     let registry = Registry::default();
-    let server = Running::start(registry.clone(), Config::default());
+    let server = TestServer::start(registry.clone(), Config::default());
     let mut client = connect(server.addr);
     let id = registry.wait_for(1)[0];
     let handle = server.handle.clone();

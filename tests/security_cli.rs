@@ -1,12 +1,12 @@
 //! Every limit's command-line flag reaches the server: each is set to a small value on the binary
 //! and its effect observed over a socket.
 
-mod security_support;
+mod common;
 
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
-use security_support::*;
+use common::*;
 use simple_ws_server::tungstenite::Message;
 
 #[test]

@@ -1,14 +1,14 @@
 //! Handshake policy (origins, the handshake hook), limits (message, frame, handshake size,
 //! connections) and time (handshake, idle and close timeouts), each over real sockets.
 
-mod security_support;
+mod common;
 
 use std::io::{Read, Write};
 use std::net::Shutdown;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use security_support::*;
+use common::*;
 use simple_ws_server::examples::Echo;
 use simple_ws_server::tungstenite::{self, Message};
 use simple_ws_server::{ClientContext, CloseReason, Config, Decision, Handler, Request};

@@ -2,7 +2,7 @@
 //! client stops reading (backpressure), and running out of file descriptors makes the loop back
 //! off instead of spinning, then serve again.
 
-mod security_support;
+mod common;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use security_support::*;
+use common::*;
 use simple_ws_server::tungstenite::Message;
 
 const MESSAGE: usize = 64 * 1024;

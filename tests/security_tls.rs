@@ -2,14 +2,14 @@
 //! older protocol versions refused, and the command line's --ssl with its certificate checks.
 //! Certificates are made at test time (rcgen, and openssl for the PKCS#1 and SEC1 key forms).
 
-mod security_support;
+mod common;
 
 use std::io::{Read, Write};
 use std::net::Shutdown;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use security_support::*;
+use common::*;
 use simple_ws_server::examples::Echo;
 use simple_ws_server::rustls::version::{TLS12, TLS13};
 use simple_ws_server::rustls::ProtocolVersion;

@@ -1,11 +1,18 @@
-//! Helpers shared by the integration tests: a server on 127.0.0.1 port 0 in a thread of the test
-//! process, the binary as a child process, and WebSocket clients over real sockets.
+//! Helpers shared by the integration tests: servers in-process (127.0.0.1, port 0) and as the
+//! binary, WebSocket clients and raw sockets for speaking bad protocol on purpose, TLS
+//! certificates made at test time (`tls.rs`), and a process's memory and CPU time from /proc.
 
 #![allow(dead_code)] // Each test crate uses a different subset of these helpers.
 
+mod tls;
+#[allow(unused_imports)] // Only the TLS tests use these.
+pub use tls::*;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -18,6 +25,9 @@ pub const IO_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub type Client = WebSocket<TcpStream>;
 
+/// What a recording handler saw, shared with the test.
+pub type Log<T> = Arc<Mutex<Vec<T>>>;
+
 /// A server running a handler in a thread of the test process; stopped when dropped.
 pub struct TestServer {
     pub addr: SocketAddr,
@@ -28,6 +38,11 @@ pub struct TestServer {
 impl TestServer {
     pub fn start<H: Handler + Send + 'static>(handler: H, config: Config) -> Self {
         let server = Server::bind("127.0.0.1:0", config).expect("bind 127.0.0.1:0");
+        TestServer::run(server, handler)
+    }
+
+    /// Runs an already bound server in a thread of the test process.
+    pub fn run<H: Handler + Send + 'static>(server: Server, handler: H) -> Self {
         let addr = server.local_addr();
         let handle = server.handle();
         let thread = std::thread::spawn(move || server.run(handler));
@@ -51,6 +66,25 @@ impl TestServer {
             .join()
             .expect("server thread panicked")
     }
+
+    /// Waits (bounded) for `run` to return by itself and returns its result.
+    pub fn join(mut self) -> simple_ws_server::Result<()> {
+        let thread = self.thread.take().expect("joined once");
+        let start = Instant::now();
+        while !thread.is_finished() {
+            assert!(
+                start.elapsed() < IO_TIMEOUT,
+                "Server::run did not return within {IO_TIMEOUT:?}"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        thread.join().expect("the server thread panicked")
+    }
+
+    /// Whether the server thread is still running (it ends only when stopped, or by a panic).
+    pub fn is_running(&self) -> bool {
+        self.thread.as_ref().is_some_and(|t| !t.is_finished())
+    }
 }
 
 impl Drop for TestServer {
@@ -67,94 +101,6 @@ impl Drop for TestServer {
     }
 }
 
-/// A raw TCP connection with timeouts set.
-pub fn tcp(addr: SocketAddr) -> TcpStream {
-    let stream = TcpStream::connect(addr).expect("connect");
-    stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
-    stream.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
-    stream.set_nodelay(true).unwrap();
-    stream
-}
-
-/// A WebSocket client connected to `path` on the server.
-pub fn connect_path(addr: SocketAddr, path: &str) -> Client {
-    let (client, response) =
-        tungstenite::client(format!("ws://{addr}{path}"), tcp(addr)).expect("handshake");
-    assert_eq!(response.status(), 101);
-    client
-}
-
-pub fn connect(addr: SocketAddr) -> Client {
-    connect_path(addr, "/")
-}
-
-/// The next data message (pings and pongs are skipped).
-pub fn recv(client: &mut Client) -> Message {
-    loop {
-        match client.read().expect("read a message") {
-            Message::Ping(_) | Message::Pong(_) => continue,
-            message => return message,
-        }
-    }
-}
-
-pub fn recv_text(client: &mut Client) -> String {
-    match recv(client) {
-        Message::Text(text) => text.as_str().to_owned(),
-        other => panic!("expected text, got {other:?}"),
-    }
-}
-
-/// Reads until the server's close frame and returns its code.
-pub fn recv_close_code(client: &mut Client) -> u16 {
-    loop {
-        match client.read() {
-            Ok(Message::Close(Some(frame))) => return u16::from(frame.code),
-            Ok(Message::Close(None)) => return 1005,
-            Ok(_) => continue,
-            Err(err) => panic!("expected a close frame, got {err}"),
-        }
-    }
-}
-
-/// Asserts that nothing arrives within `wait`.
-pub fn assert_silent(client: &mut Client, wait: Duration) {
-    client.get_mut().set_read_timeout(Some(wait)).unwrap();
-    match client.read() {
-        Err(tungstenite::Error::Io(e))
-            if matches!(
-                e.kind(),
-                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-            ) => {}
-        other => panic!("expected silence, got {other:?}"),
-    }
-    client.get_mut().set_read_timeout(Some(IO_TIMEOUT)).unwrap();
-}
-
-/// Sends a raw HTTP request and returns the whole response (the server closes after it).
-pub fn http_exchange(addr: SocketAddr, request: &[u8]) -> String {
-    let mut stream = tcp(addr);
-    stream.write_all(request).unwrap();
-    let mut response = Vec::new();
-    let _ = stream.read_to_end(&mut response);
-    String::from_utf8_lossy(&response).into_owned()
-}
-
-/// Polls `condition` every few milliseconds until it holds or `limit` passes.
-pub fn wait_until(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if condition() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    condition()
-}
-
-/// What a recording handler saw, shared with the test.
-pub type Log<T> = Arc<Mutex<Vec<T>>>;
-
 /// The `simple-ws-server` binary as a child process; killed when dropped.
 pub struct Binary {
     pub child: Child,
@@ -166,10 +112,25 @@ impl Binary {
     /// Starts the binary with these arguments plus `--port 0 --host 127.0.0.1`, waiting for it to
     /// print its address.
     pub fn start(args: &[&str]) -> Binary {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_simple-ws-server"))
+        Binary::start_with(Command::new(env!("CARGO_BIN_EXE_simple-ws-server")), args)
+    }
+
+    /// Like [`start`](Binary::start), with `ulimit -n nofile` in force for the server.
+    pub fn start_with_nofile(nofile: u32, args: &[&str]) -> Binary {
+        let mut command = Command::new("sh");
+        command.args([
+            "-c",
+            &format!("ulimit -n {nofile} && exec \"$0\" \"$@\""),
+            env!("CARGO_BIN_EXE_simple-ws-server"),
+        ]);
+        Binary::start_with(command, args)
+    }
+
+    fn start_with(mut command: Command, args: &[&str]) -> Binary {
+        let mut child = command
             .args(args)
             .args(["--port", "0", "--host", "127.0.0.1"])
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", "error")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -182,15 +143,41 @@ impl Binary {
             first_lines.push(line.trim_end().to_owned());
         }
         let url = first_lines[0]
-            .strip_prefix("listening on ws://")
-            .expect("a 'listening on' line")
-            .trim_end_matches('/');
+            .strip_prefix("listening on ")
+            .and_then(|rest| rest.split_once("://"))
+            .map(|(_, addr)| addr.trim_end_matches('/'))
+            .unwrap_or_else(|| panic!("a 'listening on' line, got {first_lines:?}"));
         let addr = url.parse().expect("an address");
         Binary {
             child,
             addr,
             first_lines,
         }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The process's peak resident memory (VmHWM) in KiB.
+    pub fn peak_rss_kib(&self) -> u64 {
+        proc_status_kib(self.pid(), "VmHWM:")
+    }
+
+    /// User plus system CPU time the process has used so far.
+    pub fn cpu_time(&self) -> Duration {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap();
+        // Fields after the command name (which is in parentheses and may hold spaces).
+        let rest = &stat[stat.rfind(')').unwrap() + 2..];
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        // utime and stime are fields 14 and 15 of the whole line: 11 and 12 after the name.
+        let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+        // Clock ticks are 100 per second on Linux.
+        Duration::from_millis(ticks * 10)
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
     }
 
     /// Sends SIGTERM and waits (bounded) for the exit status.
@@ -221,6 +208,127 @@ impl Drop for Binary {
     }
 }
 
+/// A `kB` field of /proc/PID/status, in KiB.
+pub fn proc_status_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(field))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|kib| kib.parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
+}
+
+/// Runs the binary to completion with these arguments; returns (exit code, stdout, stderr).
+pub fn run_binary(args: &[&str]) -> (Option<i32>, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_simple-ws-server"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start simple-ws-server");
+    let start = Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        if start.elapsed() > IO_TIMEOUT {
+            let _ = child.kill();
+            panic!("simple-ws-server {args:?} did not exit");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// A raw TCP connection with timeouts set.
+pub fn tcp(addr: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect(addr).expect("connect");
+    stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+    stream.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
+    stream.set_nodelay(true).unwrap();
+    stream
+}
+
+/// A WebSocket client connected to `path` on the server.
+pub fn connect_path(addr: SocketAddr, path: &str) -> Client {
+    let (client, response) =
+        tungstenite::client(format!("ws://{addr}{path}"), tcp(addr)).expect("handshake");
+    assert_eq!(response.status(), 101);
+    client
+}
+
+pub fn connect(addr: SocketAddr) -> Client {
+    connect_path(addr, "/")
+}
+
+/// The next data message (pings and pongs are skipped).
+pub fn recv<S: Read + Write>(client: &mut WebSocket<S>) -> Message {
+    loop {
+        match client.read().expect("read a message") {
+            Message::Ping(_) | Message::Pong(_) => continue,
+            message => return message,
+        }
+    }
+}
+
+pub fn recv_text<S: Read + Write>(client: &mut WebSocket<S>) -> String {
+    match recv(client) {
+        Message::Text(text) => text.as_str().to_owned(),
+        other => panic!("expected text, got {other:?}"),
+    }
+}
+
+/// Sends a text message and asserts the echo comes back: the server still serves this client.
+pub fn assert_echoes<S: Read + Write>(client: &mut WebSocket<S>, text: &str) {
+    client.send(Message::text(text)).expect("send");
+    assert_eq!(recv_text(client), text);
+}
+
+/// Reads until the server's close frame and returns its code.
+pub fn recv_close_code<S: Read + Write>(client: &mut WebSocket<S>) -> u16 {
+    loop {
+        match client.read() {
+            Ok(Message::Close(Some(frame))) => return u16::from(frame.code),
+            Ok(Message::Close(None)) => return 1005,
+            Ok(_) => continue,
+            Err(err) => panic!("expected a close frame, got {err}"),
+        }
+    }
+}
+
+/// Asserts that nothing arrives within `wait`.
+pub fn assert_silent(client: &mut Client, wait: Duration) {
+    client.get_mut().set_read_timeout(Some(wait)).unwrap();
+    match client.read() {
+        Err(tungstenite::Error::Io(e))
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ) => {}
+        other => panic!("expected silence, got {other:?}"),
+    }
+    client.get_mut().set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+}
+
+/// Polls `condition` every few milliseconds until it holds or `limit` passes.
+pub fn wait_until(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if condition() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    condition()
+}
+
 /// A client frame, masked as RFC 6455 requires (pass `mask: false` to break that rule).
 pub fn frame(opcode: u8, fin: bool, payload: &[u8], mask: bool) -> Vec<u8> {
     let mut out = vec![(u8::from(fin) << 7) | opcode];
@@ -246,19 +354,24 @@ pub fn frame(opcode: u8, fin: bool, payload: &[u8], mask: bool) -> Vec<u8> {
     out
 }
 
-/// A valid upgrade request for `path`.
-pub fn upgrade_request(path: &str) -> String {
+/// A valid upgrade request for `path`, with extra header lines (each ending in `\r\n`).
+pub fn upgrade_request_with(path: &str, extra: &str) -> String {
     format!(
         "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{extra}\r\n"
     )
+}
+
+pub fn upgrade_request(path: &str) -> String {
+    upgrade_request_with(path, "")
 }
 
 /// Opens a WebSocket by hand over raw TCP, returning the socket after the 101 response.
 pub fn raw_upgrade(addr: SocketAddr) -> TcpStream {
     let mut stream = tcp(addr);
     stream.write_all(upgrade_request("/").as_bytes()).unwrap();
-    read_http_head(&mut stream);
+    let head = read_http_head(&mut stream);
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
     stream
 }
 
@@ -275,10 +388,40 @@ pub fn read_http_head(stream: &mut TcpStream) -> String {
     String::from_utf8(head).unwrap()
 }
 
+/// Reads whatever the server sends until it closes the connection (bounded by IO_TIMEOUT).
+pub fn read_to_close(stream: &mut TcpStream) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return out,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            // A reset also ends the connection.
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return out,
+            Err(e) => panic!("the server did not close the connection: {e}"),
+        }
+    }
+}
+
+/// Sends a raw request and returns everything the server answers before closing.
+pub fn http_exchange(addr: SocketAddr, request: &[u8]) -> String {
+    let mut stream = tcp(addr);
+    stream.write_all(request).unwrap();
+    String::from_utf8_lossy(&read_to_close(&mut stream)).into_owned()
+}
+
 /// Reads one unmasked server frame: (opcode, payload).
 pub fn read_frame(stream: &mut TcpStream) -> (u8, Vec<u8>) {
+    let (_fin, opcode, payload) = read_frame_fin(stream);
+    (opcode, payload)
+}
+
+/// Reads one server frame as it came on the wire: (fin, opcode, payload).
+pub fn read_frame_fin(stream: &mut TcpStream) -> (bool, u8, Vec<u8>) {
     let mut head = [0u8; 2];
     stream.read_exact(&mut head).expect("read a frame header");
+    assert_eq!(head[1] & 0x80, 0, "server frames are not masked");
     let len = match head[1] & 0x7f {
         126 => {
             let mut b = [0u8; 2];
@@ -294,7 +437,7 @@ pub fn read_frame(stream: &mut TcpStream) -> (u8, Vec<u8>) {
     };
     let mut payload = vec![0; len as usize];
     stream.read_exact(&mut payload).unwrap();
-    (head[0] & 0x0f, payload)
+    (head[0] & 0x80 != 0, head[0] & 0x0f, payload)
 }
 
 /// Reads frames until a close frame and returns its code (1005 when it has none).
@@ -308,5 +451,43 @@ pub fn read_close_code(stream: &mut TcpStream) -> u16 {
                 1005
             };
         }
+    }
+}
+
+/// A fresh empty directory under the system's temporary directory.
+pub fn temp_dir(name: &str) -> PathBuf {
+    static COUNT: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "simple-ws-security-{}-{}-{name}",
+        std::process::id(),
+        COUNT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A small seeded pseudo-random generator (xorshift64*), so failures reproduce.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.max(1))
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// A number in `0..n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n.max(1)
+    }
+
+    pub fn bytes(&mut self, len: usize) -> Vec<u8> {
+        (0..len).map(|_| self.next_u64() as u8).collect()
     }
 }
