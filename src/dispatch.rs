@@ -11,7 +11,7 @@ use crate::context::{Action, ClientContext, Context};
 use crate::event_loop::EventLoop;
 use crate::handler::Handler;
 use crate::http::{self, Step};
-use crate::message::CloseReason;
+use crate::message::{CloseReason, Message};
 use crate::request::{Decision, Request};
 use crate::timer::{Due, TimerId};
 
@@ -143,22 +143,18 @@ impl<H: Handler> EventLoop<H> {
     fn apply(&mut self, action: Action) {
         match action {
             Action::Send(id, message) => {
-                if let Some(conn) = self.conn_mut(id) {
-                    let progress = conn.send(message);
-                    self.queue_flush(id.slot());
-                    self.on_progress(id.slot(), progress);
+                if self.conn(id).is_some() {
+                    self.send_to_slot(id.slot(), message);
                 }
             }
             Action::Broadcast { except, message } => {
                 let mut slot = 0;
                 // Index loop: sending can close a slow client, which changes the slab.
                 while slot < self.conns.capacity() {
-                    if let Some(conn) = self.conns.get_mut(slot) {
+                    if let Some(conn) = self.conns.get(slot) {
                         let id = ClientId::new(slot, conn.generation);
                         if conn.is_open() && Some(id) != except {
-                            let progress = conn.send(message.clone());
-                            self.queue_flush(slot);
-                            self.on_progress(slot, progress);
+                            self.send_to_slot(slot, message.clone());
                         }
                     }
                     slot += 1;
@@ -181,6 +177,25 @@ impl<H: Handler> EventLoop<H> {
             Action::SetTimer(timer, at) => self.deadlines.add(at, Due::Timer(timer)),
             Action::CancelTimer(timer) => self.deadlines.cancel_timer(timer),
             Action::Stop => self.begin_shutdown(),
+        }
+    }
+}
+
+impl<H: Handler> EventLoop<H> {
+    /// Queues a message on the connection in `slot` and lists it for the flush. The hot path of
+    /// echo and broadcast: one slab lookup, and the handler is involved only when the client
+    /// cannot take the message.
+    fn send_to_slot(&mut self, slot: usize, message: Message) {
+        let Some(conn) = self.conns.get_mut(slot) else {
+            return;
+        };
+        let progress = conn.send(message);
+        if !conn.dirty {
+            conn.dirty = true;
+            self.to_flush.push(slot);
+        }
+        if !matches!(progress, Progress::Idle) {
+            self.on_progress(slot, progress);
         }
     }
 }

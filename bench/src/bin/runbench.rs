@@ -57,6 +57,9 @@ fn start_server(cmd: &[String], log: &Path) -> Result<Running, String> {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(logf)
+        // simple-ws-server logs two lines per connection at its default level (info); the peers
+        // log nothing, so it runs at warn here, as a busy production server would.
+        .env("RUST_LOG", "warn")
         .spawn()
         .map_err(|e| format!("spawn {}: {e}", cmd[0]))?;
     let pid = child.id();
