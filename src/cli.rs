@@ -60,7 +60,7 @@ pub struct Args {
     #[argh(option)]
     pub max_backlog: Option<usize>,
 
-    /// read buffer each connection keeps between messages, in bytes (default: 512)
+    /// read buffer each connection keeps between messages, in bytes (default: 256)
     #[argh(option)]
     pub read_buffer_size: Option<usize>,
 

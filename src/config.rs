@@ -50,7 +50,7 @@ impl Default for Config {
             max_frame_size: None,
             max_handshake_size: 16 * KIB,
             max_connections: 10_000,
-            read_buffer_size: 512,
+            read_buffer_size: 256,
             max_backlog: None,
             handshake_timeout: Duration::from_secs(10),
             idle_timeout: Some(Duration::from_secs(30)),
@@ -99,7 +99,7 @@ impl Config {
 
     /// The read buffer each connection keeps between messages; it grows while a larger message
     /// arrives. Sockets are read in 64 KiB chunks into one buffer the whole loop shares, so a
-    /// small value costs no extra system calls and keeps idle clients cheap. Default: 512 bytes
+    /// small value costs no extra system calls and keeps idle clients cheap. Default: 256 bytes
     /// (tungstenite's own default of 128 KiB would cost 13 GB for 100,000 idle clients).
     pub fn read_buffer_size(mut self, bytes: usize) -> Self {
         self.read_buffer_size = bytes;
