@@ -83,8 +83,8 @@ impl Config {
     }
 
     /// Largest HTTP request (request line and headers) accepted for a handshake, in bytes. A larger
-    /// one is answered `431 Request Header Fields Too Large` and the connection ends. Default:
-    /// 16 KiB.
+    /// one is answered `431 Request Header Fields Too Large` and the connection ends. At most
+    /// 64 KiB (the original's limit). Default: 16 KiB.
     pub fn max_handshake_size(mut self, bytes: usize) -> Self {
         self.max_handshake_size = bytes;
         self
@@ -233,8 +233,8 @@ impl Config {
         )?;
         check(self.frame_limit() > 0, "max_frame_size must be above 0")?;
         check(
-            self.max_handshake_size >= 256,
-            "max_handshake_size must be at least 256 bytes",
+            (256..=64 * KIB).contains(&self.max_handshake_size),
+            "max_handshake_size must be between 256 bytes and 64 KiB",
         )?;
         check(self.max_connections > 0, "max_connections must be above 0")?;
         check(

@@ -14,6 +14,7 @@ use tungstenite::protocol::frame::CloseFrame;
 use tungstenite::protocol::WebSocketContext;
 
 use crate::config::Config;
+use crate::fast_path::Framing;
 use crate::http::{self, Step};
 use crate::message::{CloseReason, Message};
 use crate::outgoing::Held;
@@ -51,15 +52,18 @@ pub(crate) enum Then {
     Close,
 }
 
+/// An HTTP response being written (boxed in [`Phase`]: connections spend little time here).
+pub(crate) struct Response {
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) written: usize,
+    pub(crate) then: Then,
+}
+
 pub(crate) enum Phase {
     /// Reading the HTTP request head.
     Request { buf: Vec<u8> },
     /// Writing an HTTP response.
-    Response {
-        bytes: Vec<u8>,
-        written: usize,
-        then: Then,
-    },
+    Response(Box<Response>),
     /// An open WebSocket: messages flow both ways.
     /// Boxed: the context is most of a connection's size, and the slab holds handshakes too.
     Open(Box<WebSocketContext>),
@@ -83,6 +87,8 @@ pub(crate) struct Conn {
     /// A fragmented message is being sent: data messages sent meanwhile wait here until its last
     /// piece (RFC 6455 5.4 forbids interleaving them with its frames).
     pub(crate) held: Option<Held>,
+    /// Where the connection is in its stream of incoming frames.
+    pub(crate) framing: Framing,
 }
 
 pub(crate) fn would_block(err: &WsError) -> bool {
@@ -107,6 +113,7 @@ impl Conn {
             last_seen: now,
             pinged: false,
             held: None,
+            framing: Framing::default(),
         }
     }
 
@@ -115,7 +122,7 @@ impl Conn {
     }
 
     pub(crate) fn in_handshake(&self) -> bool {
-        matches!(self.phase, Phase::Request { .. } | Phase::Response { .. })
+        matches!(self.phase, Phase::Request { .. } | Phase::Response(_))
     }
 
     /// Reads until there is something to report or the socket would block.
@@ -130,16 +137,10 @@ impl Conn {
                 Self::read_request(&mut self.stream, buf, config, ahead.scratch())
             }
             // The response is written first; the loop reads again once it is.
-            Phase::Response { .. } => Progress::Idle,
-            Phase::Open(ws) => match ws.read(&mut ahead.over(&mut self.stream)) {
-                Ok(message) => {
-                    self.last_seen = now;
-                    self.pinged = false;
-                    self.on_frame(message)
-                }
-                Err(err) => self.on_read_error(err),
-            },
+            Phase::Response(_) => Progress::Idle,
+            Phase::Open(_) => self.read_open(config, ahead, now),
             Phase::Closing(ws) => loop {
+                self.framing.restore_kept(ahead);
                 match ws.read(&mut ahead.over(&mut self.stream)) {
                     // Data after a close frame is not delivered.
                     Ok(_) => continue,
@@ -184,7 +185,7 @@ impl Conn {
         }
     }
 
-    fn on_frame(&mut self, message: tungstenite::Message) -> Progress {
+    pub(crate) fn on_frame(&mut self, message: tungstenite::Message) -> Progress {
         match message {
             tungstenite::Message::Text(text) => Progress::Message(Message::Text(text)),
             tungstenite::Message::Binary(bytes) => Progress::Message(Message::Binary(bytes)),
@@ -202,7 +203,7 @@ impl Conn {
         }
     }
 
-    fn on_read_error(&mut self, err: WsError) -> Progress {
+    pub(crate) fn on_read_error(&mut self, err: WsError) -> Progress {
         let code = match err {
             ref e if would_block(e) => return Progress::Idle,
             WsError::Capacity(_) => 1009,
@@ -219,7 +220,7 @@ impl Conn {
 
     /// Fails the WebSocket connection (RFC 6455, 7.1.7): a close frame with `code`, then the TCP
     /// close once it is written.
-    fn fail(&mut self, code: u16) -> Progress {
+    pub(crate) fn fail(&mut self, code: u16) -> Progress {
         let reason = match code {
             1007 => "invalid UTF-8",
             1009 => "message too big",
@@ -263,7 +264,7 @@ mod tests {
     #[test]
     fn a_connection_slot_stays_small() {
         assert!(
-            std::mem::size_of::<super::Conn>() <= 192,
+            std::mem::size_of::<super::Conn>() <= 208,
             "{}",
             std::mem::size_of::<super::Conn>()
         );

@@ -68,6 +68,7 @@ mod dispatch;
 mod error;
 mod event_loop;
 pub mod examples;
+mod fast_path;
 mod handle;
 mod handler;
 mod http;

@@ -7,7 +7,7 @@ use std::io::{ErrorKind, Write};
 use tungstenite::error::Error as WsError;
 use tungstenite::protocol::{Role, WebSocketConfig, WebSocketContext};
 
-use crate::conn::{close_frame, would_block, Conn, Phase, Progress, Then};
+use crate::conn::{close_frame, would_block, Conn, Phase, Progress, Response, Then};
 use crate::context::Fragment;
 use crate::message::{CloseReason, Message};
 
@@ -136,11 +136,11 @@ impl Conn {
 
     /// Starts writing an HTTP response.
     pub(crate) fn respond(&mut self, bytes: Vec<u8>, then: Then) {
-        self.phase = Phase::Response {
+        self.phase = Phase::Response(Box::new(Response {
             bytes,
             written: 0,
             then,
-        };
+        }));
     }
 
     /// Writes what is queued.
@@ -152,11 +152,11 @@ impl Conn {
                 Err(e) if e.kind() == ErrorKind::WouldBlock => Progress::Idle,
                 Err(_) => Progress::Finished(CloseReason::Disconnected),
             },
-            Phase::Response { bytes, written, .. } => {
-                while *written < bytes.len() {
-                    match self.stream.write(&bytes[*written..]) {
+            Phase::Response(response) => {
+                while response.written < response.bytes.len() {
+                    match self.stream.write(&response.bytes[response.written..]) {
                         Ok(0) => return Progress::Finished(CloseReason::Disconnected),
-                        Ok(n) => *written += n,
+                        Ok(n) => response.written += n,
                         Err(e) if e.kind() == ErrorKind::WouldBlock => return Progress::Idle,
                         Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                         Err(_) => return Progress::Finished(CloseReason::Disconnected),
@@ -193,17 +193,19 @@ impl Conn {
 
     fn after_response(&mut self, ws_config: &WebSocketConfig) -> Progress {
         let phase = std::mem::replace(&mut self.phase, Phase::Draining(None));
-        let Phase::Response { then, .. } = phase else {
+        let Phase::Response(response) = phase else {
             return Progress::Idle;
         };
-        match then {
+        match response.then {
             Then::Close => {
                 self.stream.shutdown_write();
                 Progress::Idle
             }
             Then::Upgrade { leftover, request } => {
-                let ws =
-                    WebSocketContext::from_partially_read(leftover, Role::Server, Some(*ws_config));
+                // Bytes that came with the handshake are read first, like any others, so that
+                // the server and tungstenite agree on where each frame starts.
+                let ws = WebSocketContext::new(Role::Server, Some(*ws_config));
+                self.framing.keep(leftover);
                 self.phase = Phase::Open(Box::new(ws));
                 Progress::Opened(request)
             }

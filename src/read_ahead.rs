@@ -44,11 +44,59 @@ impl ReadAhead {
         &mut self.buf
     }
 
+    /// The bytes read and not yet taken.
+    pub(crate) fn unread(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    /// Takes `n` unread bytes.
+    pub(crate) fn consume(&mut self, n: usize) {
+        self.start = (self.start + n).min(self.end);
+    }
+
+    /// Puts back bytes a connection kept from its last read (the start of a frame header) at
+    /// the front of the buffer, which must be empty.
+    pub(crate) fn restore(&mut self, kept: &[u8]) {
+        debug_assert_eq!(self.start, self.end, "restore into a buffer in use");
+        // At most a handshake's worth, which the configuration keeps under the buffer's size.
+        let len = kept.len().min(self.buf.len());
+        self.buf[..len].copy_from_slice(&kept[..len]);
+        self.start = 0;
+        self.end = len;
+    }
+
+    /// Reads more from `stream` after the unread bytes (moved to the front first).
+    pub(crate) fn fill(&mut self, stream: &mut Stream) -> io::Result<usize> {
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        let n = stream.read(&mut self.buf[self.end..])?;
+        self.end += n;
+        Ok(n)
+    }
+
     /// A reader and writer over `stream` whose reads are served from this buffer.
     pub(crate) fn over<'a>(&'a mut self, stream: &'a mut Stream) -> Buffered<'a> {
         Buffered {
             ahead: self,
             stream,
+            limit: None,
+        }
+    }
+
+    /// Like [`over`](Self::over), but reads end (with `WouldBlock`) after `limit` bytes, which
+    /// counts down: tungstenite is handed one frame and never reads past it.
+    pub(crate) fn limited<'a>(
+        &'a mut self,
+        stream: &'a mut Stream,
+        limit: &'a mut u64,
+    ) -> Buffered<'a> {
+        Buffered {
+            ahead: self,
+            stream,
+            limit: Some(limit),
         }
     }
 }
@@ -56,23 +104,29 @@ impl ReadAhead {
 pub(crate) struct Buffered<'a> {
     ahead: &'a mut ReadAhead,
     stream: &'a mut Stream,
+    limit: Option<&'a mut u64>,
 }
 
 impl Read for Buffered<'_> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let mut want = out.len();
+        if let Some(limit) = &self.limit {
+            if **limit == 0 {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            want = want.min(usize::try_from(**limit).unwrap_or(usize::MAX));
+        }
         let ahead = &mut *self.ahead;
         if ahead.start == ahead.end {
-            if out.len() >= ahead.buf.len() {
-                return self.stream.read(out);
-            }
-            let n = self.stream.read(&mut ahead.buf)?;
-            ahead.start = 0;
-            ahead.end = n;
-            if n == 0 {
+            ahead.clear();
+            if ahead.fill(self.stream)? == 0 {
                 return Ok(0);
             }
         }
-        let n = out.len().min(ahead.end - ahead.start);
+        let n = want.min(ahead.end - ahead.start);
+        if let Some(limit) = &mut self.limit {
+            **limit -= n as u64;
+        }
         out[..n].copy_from_slice(&ahead.buf[ahead.start..ahead.start + n]);
         ahead.start += n;
         Ok(n)
