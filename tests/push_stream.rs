@@ -1,39 +1,16 @@
 //! The `stream` example: samples pushed to every client on a timer, checked for cadence and
 //! content, through the binary (`--example stream`) and the library.
 
-use std::io::{BufRead, BufReader};
-use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::thread::JoinHandle;
+mod common;
+
 use std::time::{Duration, Instant};
+
+use common::*;
 
 use serde_json::Value;
 use simple_ws_server::examples::Stream;
-use simple_ws_server::tungstenite::{self, protocol::WebSocket, Message};
-use simple_ws_server::{Config, Handle, Server};
-
-const IO_TIMEOUT: Duration = Duration::from_secs(10);
-
-type Client = WebSocket<TcpStream>;
-
-fn connect(addr: SocketAddr) -> Client {
-    let tcp = TcpStream::connect(addr).expect("connect");
-    tcp.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
-    tcp.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
-    let (client, _) = tungstenite::client(format!("ws://{addr}/"), tcp).expect("handshake");
-    client
-}
-
-fn recv_text(client: &mut Client) -> String {
-    for _ in 0..1000 {
-        match client.read().expect("read a message") {
-            Message::Text(text) => return text.as_str().to_owned(),
-            Message::Ping(_) | Message::Pong(_) => continue,
-            other => panic!("expected text, got {other:?}"),
-        }
-    }
-    panic!("only pings and pongs arrived");
-}
+use simple_ws_server::tungstenite::Message;
+use simple_ws_server::Config;
 
 /// The next sample, parsed and checked for its shape.
 fn recv_sample(client: &mut Client) -> Value {
@@ -52,38 +29,10 @@ fn recv_sample(client: &mut Client) -> Value {
     sample
 }
 
-/// The binary, killed when dropped.
-struct Binary(Child);
-
-impl Drop for Binary {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn the_stream_example_pushes_five_numbered_samples_a_second() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_simple-ws-server"))
-        .args(["--example", "stream", "--port", "0", "--host", "127.0.0.1"])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start simple-ws-server");
-    let stdout = child.stdout.take().unwrap();
-    let _guard = Binary(child);
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("read the banner");
-    let addr: SocketAddr = line
-        .trim_end()
-        .strip_prefix("listening on ws://")
-        .and_then(|rest| rest.strip_suffix('/'))
-        .unwrap_or_else(|| panic!("unexpected banner {line:?}"))
-        .parse()
-        .expect("an address");
+    let server = Binary::start(&["--example", "stream"]);
+    let addr = server.addr;
 
     let connected = Instant::now();
     let mut client = connect(addr);
@@ -131,39 +80,12 @@ fn the_stream_example_pushes_five_numbered_samples_a_second() {
     );
 }
 
-/// The stream example in a thread of the test process.
-struct Running {
-    addr: SocketAddr,
-    handle: Handle,
-    thread: Option<JoinHandle<simple_ws_server::Result<()>>>,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.handle.stop();
-        if let Some(thread) = self.thread.take() {
-            let result = thread.join();
-            if !std::thread::panicking() {
-                result.expect("no panic").expect("the server ran");
-            }
-        }
-    }
-}
-
-fn start(stream: Stream) -> Running {
-    let server = Server::bind("127.0.0.1:0", Config::default()).unwrap();
-    let (addr, handle) = (server.local_addr(), server.handle());
-    let thread = std::thread::spawn(move || server.run(stream));
-    Running {
-        addr,
-        handle,
-        thread: Some(thread),
-    }
-}
-
 #[test]
 fn every_client_gets_the_samples_and_its_own_messages_back() {
-    let server = start(Stream::with_interval(Duration::from_millis(50)));
+    let server = TestServer::start(
+        Stream::with_interval(Duration::from_millis(50)),
+        Config::default(),
+    );
     let mut a = connect(server.addr);
     let first = recv_sample(&mut a);
     assert_eq!(first["seq"], 1);
