@@ -213,10 +213,10 @@ impl Config {
         })
     }
 
-    /// tungstenite writes its buffer out once it holds this much; below it, writes wait for
-    /// the flush at the end of the event batch.
+    /// tungstenite writes every frame it makes at once, into the connection's own outgoing
+    /// buffer (see `read_ahead::Appender`); the socket is written at the end of the batch.
     pub(crate) fn write_buffer_size(&self) -> usize {
-        64 * KIB
+        0
     }
 
     pub(crate) fn validate(&self) -> Result<()> {
@@ -246,8 +246,8 @@ impl Config {
             "read_buffer_size must be at least 64 bytes",
         )?;
         check(
-            self.backlog_limit() > self.write_buffer_size() + 14,
-            "max_backlog must be above 64 KiB",
+            self.backlog_limit() >= 64 * KIB,
+            "max_backlog must be at least 64 KiB",
         )?;
         check(self.command_queue > 0, "command_queue must be above 0")?;
         check(

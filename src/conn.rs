@@ -18,7 +18,7 @@ use crate::fast_path::Framing;
 use crate::http::{self, Step};
 use crate::message::{CloseReason, Message};
 use crate::outgoing::Held;
-use crate::read_ahead::ReadAhead;
+use crate::read_ahead::{Appender, ReadAhead};
 use crate::request::Request;
 use crate::stream::Stream;
 
@@ -71,6 +71,9 @@ pub(crate) enum Phase {
     Closing(Box<WebSocketContext>),
     /// Writing what is left (a close frame after an error), then discarding input until EOF.
     Draining(Option<Box<WebSocketContext>>),
+    /// The close handshake is done: writing its last frame, then the socket is dropped (the
+    /// server closes the TCP connection first, as RFC 6455 7.1.1 asks).
+    Finishing,
 }
 
 pub(crate) struct Conn {
@@ -89,6 +92,11 @@ pub(crate) struct Conn {
     pub(crate) held: Option<Held>,
     /// Where the connection is in its stream of incoming frames.
     pub(crate) framing: Framing,
+    /// Bytes for the client, in order: data frames the server encodes and the frames tungstenite
+    /// makes (see `read_ahead::Appender`). Only `flush` writes them to the socket.
+    pub(crate) out: Vec<u8>,
+    /// How much of `out` the socket has taken.
+    pub(crate) out_sent: usize,
 }
 
 pub(crate) fn would_block(err: &WsError) -> bool {
@@ -114,6 +122,8 @@ impl Conn {
             pinged: false,
             held: None,
             framing: Framing::default(),
+            out: Vec::new(),
+            out_sent: 0,
         }
     }
 
@@ -141,14 +151,19 @@ impl Conn {
             Phase::Open(_) => self.read_open(config, ahead, now),
             Phase::Closing(ws) => loop {
                 self.framing.restore_kept(ahead);
-                match ws.read(&mut ahead.over(&mut self.stream)) {
+                match ws.read(&mut ahead.over(&mut self.stream, &mut self.out)) {
                     // Data after a close frame is not delivered.
                     Ok(_) => continue,
                     Err(err) if would_block(&err) => return Progress::Idle,
+                    // The close handshake is done; its last frame may still wait in `out`.
+                    Err(WsError::ConnectionClosed) if self.out.len() > self.out_sent => {
+                        self.phase = Phase::Finishing;
+                        return Progress::Continue;
+                    }
                     Err(_) => return Progress::Finished(CloseReason::Disconnected),
                 }
             },
-            Phase::Draining(_) => loop {
+            Phase::Draining(_) | Phase::Finishing => loop {
                 match self.stream.read(ahead.scratch()) {
                     Ok(0) => return Progress::Finished(CloseReason::Disconnected),
                     Ok(_) => continue,
@@ -227,7 +242,10 @@ impl Conn {
             _ => "protocol error",
         };
         if let Phase::Open(ws) = &mut self.phase {
-            match ws.close(&mut self.stream, Some(close_frame(code, reason))) {
+            match ws.close(
+                &mut Appender(&mut self.out),
+                Some(close_frame(code, reason)),
+            ) {
                 Ok(()) => {}
                 Err(err) if would_block(&err) => {}
                 Err(_) => return Progress::Finished(CloseReason::ProtocolError { code }),

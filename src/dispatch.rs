@@ -12,6 +12,7 @@ use crate::event_loop::EventLoop;
 use crate::handler::Handler;
 use crate::http::{self, Step};
 use crate::message::{CloseReason, Message};
+use crate::outgoing::encode_frame;
 use crate::request::{Decision, Request};
 use crate::timer::{Due, TimerId};
 
@@ -148,13 +149,17 @@ impl<H: Handler> EventLoop<H> {
                 }
             }
             Action::Broadcast { except, message } => {
+                // Server frames are not masked: one encoding serves every receiver.
+                let mut frame = Vec::new();
+                let opcode = if message.is_text() { 1 } else { 2 };
+                encode_frame(&mut frame, opcode, message.as_bytes());
                 let mut slot = 0;
                 // Index loop: sending can close a slow client, which changes the slab.
                 while slot < self.conns.capacity() {
                     if let Some(conn) = self.conns.get(slot) {
                         let id = ClientId::new(slot, conn.generation);
                         if conn.is_open() && Some(id) != except {
-                            self.send_to_slot(slot, message.clone());
+                            self.send_frame_to_slot(slot, &frame, &message);
                         }
                     }
                     slot += 1;
@@ -190,6 +195,22 @@ impl<H: Handler> EventLoop<H> {
             return;
         };
         let progress = conn.send(message);
+        self.after_send(slot, progress);
+    }
+
+    /// The same for a frame already encoded (a broadcast).
+    fn send_frame_to_slot(&mut self, slot: usize, frame: &[u8], message: &Message) {
+        let Some(conn) = self.conns.get_mut(slot) else {
+            return;
+        };
+        let progress = conn.send_encoded(frame, message);
+        self.after_send(slot, progress);
+    }
+
+    fn after_send(&mut self, slot: usize, progress: Progress) {
+        let Some(conn) = self.conns.get_mut(slot) else {
+            return;
+        };
         if !conn.dirty {
             conn.dirty = true;
             self.to_flush.push(slot);

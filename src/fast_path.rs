@@ -122,7 +122,11 @@ impl Conn {
                 return Progress::Idle;
             };
             if self.framing.frame_left > 0 {
-                let mut reader = ahead.limited(&mut self.stream, &mut self.framing.frame_left);
+                let mut reader = ahead.limited(
+                    &mut self.stream,
+                    &mut self.out,
+                    &mut self.framing.frame_left,
+                );
                 match ws.read(&mut reader) {
                     Ok(message) => {
                         self.last_seen = now;

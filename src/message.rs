@@ -57,13 +57,6 @@ impl Message {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
-
-    pub(crate) fn into_tungstenite(self) -> tungstenite::Message {
-        match self {
-            Message::Text(text) => tungstenite::Message::Text(text),
-            Message::Binary(bytes) => tungstenite::Message::Binary(bytes),
-        }
-    }
 }
 
 impl fmt::Debug for Message {

@@ -10,6 +10,7 @@ use tungstenite::protocol::{Role, WebSocketConfig, WebSocketContext};
 use crate::conn::{close_frame, would_block, Conn, Phase, Progress, Response, Then};
 use crate::context::Fragment;
 use crate::message::{CloseReason, Message};
+use crate::read_ahead::Appender;
 
 /// Messages waiting for a fragmented message to end, and their payload bytes.
 #[derive(Default)]
@@ -32,12 +33,37 @@ impl Conn {
             }
             return Progress::Idle;
         }
-        match ws.write(&mut self.stream, message.into_tungstenite()) {
-            Ok(()) => Progress::Idle,
-            Err(err) if would_block(&err) => Progress::Idle,
-            Err(WsError::WriteBufferFull(_)) => self.overflow(),
-            Err(_) => Progress::Finished(CloseReason::Disconnected),
+        let limit = ws.get_config().max_write_buffer_size;
+        let (opcode, payload) = match &message {
+            Message::Text(text) => (1, text.as_bytes()),
+            Message::Binary(bytes) => (2, &bytes[..]),
+        };
+        if self.backlog() + payload.len() + 10 > limit {
+            return self.overflow();
         }
+        encode_frame(&mut self.out, opcode, payload);
+        Progress::Idle
+    }
+
+    /// Queues a message already encoded as a frame (a broadcast encodes its frame once); the
+    /// message itself is held instead while a fragmented message is open.
+    pub(crate) fn send_encoded(&mut self, frame: &[u8], message: &Message) -> Progress {
+        let Phase::Open(ws) = &self.phase else {
+            return Progress::Idle;
+        };
+        if self.held.is_some() {
+            return self.send(message.clone());
+        }
+        if self.backlog() + frame.len() > ws.get_config().max_write_buffer_size {
+            return self.overflow();
+        }
+        self.out.extend_from_slice(frame);
+        Progress::Idle
+    }
+
+    /// Bytes queued for the client and not yet taken by the socket.
+    fn backlog(&self) -> usize {
+        self.out.len() - self.out_sent
     }
 
     /// Queues one piece of a fragmented message; after the last piece, the messages held while
@@ -85,7 +111,14 @@ impl Conn {
                 return Progress::Idle;
             }
         };
-        let progress = match ws.write(&mut self.stream, tungstenite::Message::Frame(frame)) {
+        let limit = ws.get_config().max_write_buffer_size;
+        if self.out.len() - self.out_sent + frame.len() > limit {
+            return self.overflow();
+        }
+        let progress = match ws.write(
+            &mut Appender(&mut self.out),
+            tungstenite::Message::Frame(frame),
+        ) {
             Ok(()) => Progress::Idle,
             Err(err) if would_block(&err) => Progress::Idle,
             Err(WsError::WriteBufferFull(_)) => return self.overflow(),
@@ -110,7 +143,7 @@ impl Conn {
         };
         self.pinged = true;
         match ws.write(
-            &mut self.stream,
+            &mut Appender(&mut self.out),
             tungstenite::Message::Ping(Default::default()),
         ) {
             Ok(()) => Progress::Idle,
@@ -125,7 +158,10 @@ impl Conn {
         let Phase::Open(ws) = &mut self.phase else {
             return Progress::Idle;
         };
-        match ws.close(&mut self.stream, Some(close_frame(code, reason))) {
+        match ws.close(
+            &mut Appender(&mut self.out),
+            Some(close_frame(code, reason)),
+        ) {
             Ok(()) => {}
             Err(err) if would_block(&err) => {}
             Err(_) => return Progress::Finished(why),
@@ -170,24 +206,76 @@ impl Conn {
                 }
                 self.after_response(ws_config)
             }
-            Phase::Open(ws) | Phase::Closing(ws) => match ws.flush(&mut self.stream) {
-                Ok(()) => Progress::Idle,
-                Err(err) if would_block(&err) => Progress::Idle,
-                Err(WsError::ConnectionClosed) => Progress::Finished(CloseReason::Disconnected),
-                Err(_) => Progress::Finished(CloseReason::Disconnected),
+            Phase::Open(ws) | Phase::Closing(ws) => {
+                // Frames tungstenite still holds (a pong) join the queue, then the queue goes.
+                let closed = match ws.flush(&mut Appender(&mut self.out)) {
+                    Ok(()) => false,
+                    Err(err) if would_block(&err) => false,
+                    // The close handshake is done: send what is queued, then close.
+                    Err(WsError::ConnectionClosed) => true,
+                    Err(_) => return Progress::Finished(CloseReason::Disconnected),
+                };
+                if closed {
+                    self.phase = Phase::Finishing;
+                    return self.flush(ws_config);
+                }
+                match self.write_out() {
+                    Ok(()) | Err(None) => Progress::Idle,
+                    Err(Some(progress)) => progress,
+                }
+            }
+            Phase::Finishing => match self.write_out() {
+                Ok(()) => Progress::Finished(CloseReason::Disconnected),
+                Err(None) => Progress::Idle,
+                Err(Some(progress)) => progress,
             },
             Phase::Draining(ws) => {
-                if let Some(ctx) = ws {
-                    match ctx.flush(&mut self.stream) {
-                        Ok(()) | Err(WsError::ConnectionClosed) => {}
-                        Err(err) if would_block(&err) => return Progress::Idle,
-                        Err(_) => return Progress::Finished(CloseReason::Disconnected),
+                if ws.is_some() {
+                    match self.write_out() {
+                        Ok(()) => {}
+                        Err(None) => return Progress::Idle,
+                        Err(Some(progress)) => return progress,
                     }
-                    *ws = None;
+                    if let Phase::Draining(ws) = &mut self.phase {
+                        *ws = None;
+                    }
                     self.stream.shutdown_write();
                 }
                 Progress::Idle
             }
+        }
+    }
+
+    /// Writes the queue to the socket: `Ok` when all of it went, `Err(None)` when the socket
+    /// would block, `Err(Some(_))` when the connection is gone.
+    fn write_out(&mut self) -> Result<(), Option<Progress>> {
+        while self.out_sent < self.out.len() {
+            match self.stream.write(&self.out[self.out_sent..]) {
+                Ok(0) => return Err(Some(Progress::Finished(CloseReason::Disconnected))),
+                Ok(n) => self.out_sent += n,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    // Keep the queue from creeping forward without end behind a slow reader.
+                    if self.out_sent > self.out.len() / 2 {
+                        self.out.drain(..self.out_sent);
+                        self.out_sent = 0;
+                    }
+                    return Err(None);
+                }
+                Err(_) => return Err(Some(Progress::Finished(CloseReason::Disconnected))),
+            }
+        }
+        self.out.clear();
+        self.out_sent = 0;
+        if self.out.capacity() > 256 * 1024 {
+            // A burst once grew it: give the memory back.
+            self.out = Vec::new();
+        }
+        // A TLS stream holds records until flushed.
+        match self.stream.flush() {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == ErrorKind::WouldBlock => Err(None),
+            Err(_) => Err(Some(Progress::Finished(CloseReason::Disconnected))),
         }
     }
 
@@ -211,4 +299,22 @@ impl Conn {
             }
         }
     }
+}
+
+/// Appends an unmasked server frame (RFC 6455, 5.2): FIN, the opcode, the length, the payload.
+pub(crate) fn encode_frame(out: &mut Vec<u8>, opcode: u8, payload: &[u8]) {
+    out.reserve(payload.len() + 10);
+    out.push(0x80 | opcode);
+    match payload.len() {
+        len if len < 126 => out.push(len as u8),
+        len if len <= 0xffff => {
+            out.push(126);
+            out.extend_from_slice(&(len as u16).to_be_bytes());
+        }
+        len => {
+            out.push(127);
+            out.extend_from_slice(&(len as u64).to_be_bytes());
+        }
+    }
+    out.extend_from_slice(payload);
 }

@@ -78,10 +78,15 @@ impl ReadAhead {
     }
 
     /// A reader and writer over `stream` whose reads are served from this buffer.
-    pub(crate) fn over<'a>(&'a mut self, stream: &'a mut Stream) -> Buffered<'a> {
+    pub(crate) fn over<'a>(
+        &'a mut self,
+        stream: &'a mut Stream,
+        out: &'a mut Vec<u8>,
+    ) -> Buffered<'a> {
         Buffered {
             ahead: self,
             stream,
+            out,
             limit: None,
         }
     }
@@ -91,19 +96,24 @@ impl ReadAhead {
     pub(crate) fn limited<'a>(
         &'a mut self,
         stream: &'a mut Stream,
+        out: &'a mut Vec<u8>,
         limit: &'a mut u64,
     ) -> Buffered<'a> {
         Buffered {
             ahead: self,
             stream,
+            out,
             limit: Some(limit),
         }
     }
 }
 
+/// Reads through the shared buffer; writes append to the connection's outgoing buffer (see
+/// [`Appender`]).
 pub(crate) struct Buffered<'a> {
     ahead: &'a mut ReadAhead,
     stream: &'a mut Stream,
+    out: &'a mut Vec<u8>,
     limit: Option<&'a mut u64>,
 }
 
@@ -135,14 +145,33 @@ impl Read for Buffered<'_> {
 
 impl Write for Buffered<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.stream.write(buf)
-    }
-
-    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
-        self.stream.write_vectored(bufs)
+        Appender(self.out).write(buf)
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.stream.flush()
+        Ok(())
+    }
+}
+
+/// What tungstenite writes to: the connection's one outgoing buffer, which only the connection's
+/// flush writes to the socket. The frames tungstenite makes (pongs, pings, close frames) land in
+/// the order they were made among the data frames the server encodes itself, and no frame is
+/// ever interleaved with a partly written one.
+pub(crate) struct Appender<'a>(pub(crate) &'a mut Vec<u8>);
+
+impl Read for Appender<'_> {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        Err(io::ErrorKind::WouldBlock.into())
+    }
+}
+
+impl Write for Appender<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
