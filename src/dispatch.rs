@@ -208,13 +208,7 @@ impl<H: Handler> EventLoop<H> {
     }
 
     fn after_send(&mut self, slot: usize, progress: Progress) {
-        let Some(conn) = self.conns.get_mut(slot) else {
-            return;
-        };
-        if !conn.dirty {
-            conn.dirty = true;
-            self.to_flush.push(slot);
-        }
+        self.queue_flush(slot);
         if !matches!(progress, Progress::Idle) {
             self.on_progress(slot, progress);
         }

@@ -161,3 +161,21 @@ fn pings_are_answered_with_pongs() {
         .unwrap();
     assert_eq!(read_frame(&mut stream), (0xA, b"are you there".to_vec()));
 }
+
+/// Regression test for the read fast path: a frame whose header arrives in pieces across reads is
+/// kept between reads (not lost, not handed half to tungstenite), then echoed whole.
+#[test]
+fn a_frame_trickled_byte_by_byte_is_echoed_whole() {
+    let server = TestServer::start(Echo, Config::default());
+    let mut stream = raw_upgrade(server.addr);
+    let payload = vec![b'x'; 300]; // a 16-bit length: a 8-byte header with the mask key
+    let bytes = frame(0x2, true, &payload, true);
+    for byte in &bytes[..12] {
+        stream.write_all(std::slice::from_ref(byte)).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(3));
+    }
+    stream.write_all(&bytes[12..]).unwrap();
+    stream.write_all(&frame(0x1, true, b"next", true)).unwrap();
+    assert_eq!(read_frame(&mut stream), (0x2, payload));
+    assert_eq!(read_frame(&mut stream), (0x1, b"next".to_vec()));
+}

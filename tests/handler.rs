@@ -226,6 +226,10 @@ fn a_message_for_a_client_that_left_never_reaches_the_client_in_its_slot() {
         &log
     ) == (1, 1)));
     let mut second = connect(server.addr);
+    // The client can read the 101 before the server's loop has run on_open.
+    assert!(wait_until(Duration::from_secs(5), || opens_and_closes(
+        &log
+    ) == (2, 1)));
     let ids: Vec<ClientId> = log
         .lock()
         .unwrap()
