@@ -1,6 +1,6 @@
 //! One client connection: its phases (HTTP request, HTTP response, open WebSocket, closing,
-//! draining) and the non-blocking reads that move it between them. Its writes are in
-//! `outgoing.rs`.
+//! draining) and the non-blocking reads that move it between them. Its frames are decoded and
+//! encoded by `codec/`; its writes are in `outgoing.rs`.
 //!
 //! A connection never calls the handler: it reports [`Progress`] and the loop acts on it.
 
@@ -8,17 +8,12 @@ use std::io::{ErrorKind, Read};
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use tungstenite::error::{Error as WsError, ProtocolError};
-use tungstenite::protocol::frame::coding::CloseCode;
-use tungstenite::protocol::frame::CloseFrame;
-use tungstenite::protocol::WebSocketContext;
-
+use crate::codec::{self, Decoder, Event, Limits};
 use crate::config::Config;
-use crate::fast_path::Framing;
 use crate::http::{self, Step};
 use crate::message::{CloseReason, Message};
 use crate::outgoing::Held;
-use crate::read_ahead::{Appender, ReadAhead};
+use crate::read_ahead::ReadAhead;
 use crate::request::Request;
 use crate::stream::Stream;
 
@@ -26,7 +21,8 @@ use crate::stream::Stream;
 pub(crate) enum Progress {
     /// Nothing more can happen until the socket is ready again.
     Idle,
-    /// A control frame was handled inside the connection: read again.
+    /// A control frame was handled inside the connection (a pong may be owed): flush, and read
+    /// again.
     Continue,
     /// A whole HTTP request has arrived; the loop decides how to answer it.
     Request(Step),
@@ -59,18 +55,35 @@ pub(crate) struct Response {
     pub(crate) then: Then,
 }
 
+/// An open (or closing) WebSocket's state, boxed in [`Phase`] so that a connection in its
+/// handshake does not pay for it.
+pub(crate) struct Ws {
+    pub(crate) decoder: Decoder,
+    /// Bytes read and not yet decoded: those that came with the handshake, or those left in the
+    /// shared buffer when reading stopped early (see [`Conn::keep_unread`]).
+    pub(crate) kept: Vec<u8>,
+    /// The payload of the latest ping not answered yet. RFC 6455 5.5.3 lets an endpoint answer
+    /// only the most recent of several pings, so a burst of pings costs one pong.
+    pub(crate) pong: Option<Vec<u8>>,
+    /// Where the last pong queued in `out` ends; while the socket has not taken it, the next pong
+    /// waits here instead of piling up behind a client that does not read.
+    pub(crate) pong_end: usize,
+    /// Most bytes queued for the client (`Config::backlog_limit`).
+    pub(crate) backlog_limit: usize,
+}
+
 pub(crate) enum Phase {
     /// Reading the HTTP request head.
     Request { buf: Vec<u8> },
     /// Writing an HTTP response.
     Response(Box<Response>),
     /// An open WebSocket: messages flow both ways.
-    /// Boxed: the context is most of a connection's size, and the slab holds handshakes too.
-    Open(Box<WebSocketContext>),
-    /// A close frame was sent or received; finishing the close handshake.
-    Closing(Box<WebSocketContext>),
-    /// Writing what is left (a close frame after an error), then discarding input until EOF.
-    Draining(Option<Box<WebSocketContext>>),
+    Open(Box<Ws>),
+    /// The server sent a close frame; reading until the client's, discarding data meanwhile.
+    Closing(Box<Ws>),
+    /// Writing what is left (a close frame after an error; `true` until it is written and the
+    /// write side shut), then discarding input until EOF.
+    Draining(bool),
     /// The close handshake is done: writing its last frame, then the socket is dropped (the
     /// server closes the TCP connection first, as RFC 6455 7.1.1 asks).
     Finishing,
@@ -83,31 +96,18 @@ pub(crate) struct Conn {
     pub(crate) phase: Phase,
     /// Queued in the loop's list of connections to flush.
     pub(crate) dirty: bool,
-    /// When a byte last arrived from the client.
-    pub(crate) last_seen: Instant,
     /// A ping for idleness is out and unanswered.
     pub(crate) pinged: bool,
+    /// When a byte last arrived from the client.
+    pub(crate) last_seen: Instant,
     /// A fragmented message is being sent: data messages sent meanwhile wait here until its last
     /// piece (RFC 6455 5.4 forbids interleaving them with its frames).
-    pub(crate) held: Option<Held>,
-    /// Where the connection is in its stream of incoming frames.
-    pub(crate) framing: Framing,
-    /// Bytes for the client, in order: data frames the server encodes and the frames tungstenite
-    /// makes (see `read_ahead::Appender`). Only `flush` writes them to the socket.
+    pub(crate) held: Option<Box<Held>>,
+    /// Bytes for the client, in order: every frame the server sends is encoded here. Only
+    /// `flush` writes them to the socket.
     pub(crate) out: Vec<u8>,
     /// How much of `out` the socket has taken.
     pub(crate) out_sent: usize,
-}
-
-pub(crate) fn would_block(err: &WsError) -> bool {
-    matches!(err, WsError::Io(e) if e.kind() == ErrorKind::WouldBlock)
-}
-
-pub(crate) fn close_frame(code: u16, reason: &str) -> CloseFrame {
-    CloseFrame {
-        code: CloseCode::from(code),
-        reason: reason.to_owned().into(),
-    }
 }
 
 impl Conn {
@@ -118,10 +118,9 @@ impl Conn {
             generation,
             phase: Phase::Request { buf: Vec::new() },
             dirty: false,
-            last_seen: now,
             pinged: false,
+            last_seen: now,
             held: None,
-            framing: Framing::default(),
             out: Vec::new(),
             out_sent: 0,
         }
@@ -148,21 +147,7 @@ impl Conn {
             }
             // The response is written first; the loop reads again once it is.
             Phase::Response(_) => Progress::Idle,
-            Phase::Open(_) => self.read_open(config, ahead, now),
-            Phase::Closing(ws) => loop {
-                self.framing.restore_kept(ahead);
-                match ws.read(&mut ahead.over(&mut self.stream, &mut self.out)) {
-                    // Data after a close frame is not delivered.
-                    Ok(_) => continue,
-                    Err(err) if would_block(&err) => return Progress::Idle,
-                    // The close handshake is done; its last frame may still wait in `out`.
-                    Err(WsError::ConnectionClosed) if self.out.len() > self.out_sent => {
-                        self.phase = Phase::Finishing;
-                        return Progress::Continue;
-                    }
-                    Err(_) => return Progress::Finished(CloseReason::Disconnected),
-                }
-            },
+            Phase::Open(_) | Phase::Closing(_) => self.read_frames(config, ahead, now),
             Phase::Draining(_) | Phase::Finishing => loop {
                 match self.stream.read(ahead.scratch()) {
                     Ok(0) => return Progress::Finished(CloseReason::Disconnected),
@@ -175,6 +160,10 @@ impl Conn {
         }
     }
 
+    /// Reads the request head. Only the new bytes are searched for the blank line that ends it,
+    /// and it is parsed when that line arrives, or when the bytes read pass a power of two (so
+    /// garbage is refused early): a head dribbled a byte at a time costs linear time, not
+    /// quadratic.
     fn read_request(
         stream: &mut Stream,
         buf: &mut Vec<u8>,
@@ -187,7 +176,15 @@ impl Conn {
             match stream.read(&mut scratch[..len]) {
                 Ok(0) => return Progress::Finished(CloseReason::Disconnected),
                 Ok(n) => {
+                    let old = buf.len();
                     buf.extend_from_slice(&scratch[..n]);
+                    let new = buf.len();
+                    let worth_parsing = http::head_ends_in(buf, old)
+                        || (old == 0 || new.ilog2() > old.ilog2())
+                        || new >= config.max_handshake_size;
+                    if !worth_parsing {
+                        continue;
+                    }
                     match http::parse(buf, config.max_handshake_size, config.serve_page) {
                         Step::NeedMore => continue,
                         step => return Progress::Request(step),
@@ -200,63 +197,104 @@ impl Conn {
         }
     }
 
-    pub(crate) fn on_frame(&mut self, message: tungstenite::Message) -> Progress {
-        match message {
-            tungstenite::Message::Text(text) => Progress::Message(Message::Text(text)),
-            tungstenite::Message::Binary(bytes) => Progress::Message(Message::Binary(bytes)),
-            tungstenite::Message::Close(frame) => {
-                // tungstenite has queued the answering close frame.
-                let (code, reason) = match frame {
-                    Some(f) => (u16::from(f.code), f.reason.as_str().to_owned()),
-                    None => (1005, String::new()),
-                };
-                self.leave(Phase::Closing);
-                Progress::Left(CloseReason::ByClient { code, reason })
+    /// Reads and decodes frames (open or closing) until there is something to report or the
+    /// socket would block. Any byte received counts as life for the idle timeout, even in the
+    /// middle of a long message.
+    fn read_frames(&mut self, config: &Config, ahead: &mut ReadAhead, now: Instant) -> Progress {
+        let limits = Limits {
+            max_frame: config.frame_limit(),
+            max_message: config.max_message_size,
+        };
+        loop {
+            let (Phase::Open(ws) | Phase::Closing(ws)) = &mut self.phase else {
+                return Progress::Idle;
+            };
+            if ahead.unread().is_empty() {
+                if !ws.kept.is_empty() {
+                    ahead.restore(&std::mem::take(&mut ws.kept));
+                    continue;
+                }
+                match ahead.fill(&mut self.stream) {
+                    Ok(0) => return Progress::Finished(CloseReason::Disconnected),
+                    Ok(_) => {
+                        self.last_seen = now;
+                        self.pinged = false;
+                        continue;
+                    }
+                    Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => return Progress::Idle,
+                    Err(_) => return Progress::Finished(CloseReason::Disconnected),
+                }
             }
-            // Pongs to pings are queued by tungstenite; pongs and raw frames need nothing more.
-            _ => Progress::Continue,
+            let mut input = ahead.unread();
+            let before = input.len();
+            let decoded = ws.decoder.decode(&mut input, &limits, None);
+            let used = before - input.len();
+            ahead.consume(used);
+            let open = matches!(self.phase, Phase::Open(_));
+            match decoded {
+                Ok(None) => continue,
+                Ok(Some(event)) if open => match self.on_event(event) {
+                    Progress::Idle => continue,
+                    progress => return progress,
+                },
+                Ok(Some(Event::Close(_))) => {
+                    // The client answered our close: the handshake is done.
+                    self.phase = Phase::Finishing;
+                    return Progress::Continue;
+                }
+                // Data after our close frame is not delivered, and pings are not answered.
+                Ok(Some(_)) => continue,
+                Err(failure) if open => {
+                    log::debug!("{}: {}", self.peer, failure.reason);
+                    return self.fail(failure.code, failure.reason);
+                }
+                Err(_) => return Progress::Finished(CloseReason::Disconnected),
+            }
         }
     }
 
-    pub(crate) fn on_read_error(&mut self, err: WsError) -> Progress {
-        let code = match err {
-            ref e if would_block(e) => return Progress::Idle,
-            WsError::Capacity(_) => 1009,
-            WsError::Utf8(_) => 1007,
-            WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
-                return Progress::Finished(CloseReason::Disconnected)
+    /// Acts on one event of an open connection.
+    fn on_event(&mut self, event: Event) -> Progress {
+        match event {
+            Event::Text(text) => Progress::Message(Message::Text(text.into())),
+            Event::Binary(bytes) => Progress::Message(Message::Binary(bytes.into())),
+            Event::Ping(payload) => {
+                if let Phase::Open(ws) = &mut self.phase {
+                    ws.pong = Some(payload);
+                }
+                Progress::Continue
             }
-            WsError::Protocol(_) | WsError::AttackAttempt => 1002,
-            WsError::WriteBufferFull(_) => return self.overflow(),
-            _ => return Progress::Finished(CloseReason::Disconnected),
-        };
-        self.fail(code)
+            Event::Pong(_) => Progress::Idle,
+            Event::Close(frame) => {
+                // "If an endpoint receives a Close frame and did not previously send a Close
+                // frame, the endpoint MUST send a Close frame in response. (When sending a Close
+                // frame in response, the endpoint typically echos the status code it received.)"
+                // (RFC 6455, 5.5.1) The pong owed, if any, is dropped: the close comes after it.
+                let (code, reason) = match &frame {
+                    Some((code, reason)) => (Some(*code), reason.as_str()),
+                    None => (None, ""),
+                };
+                codec::encode_close(&mut self.out, code, reason);
+                self.phase = Phase::Finishing;
+                let (code, reason) = frame.unwrap_or((1005, String::new()));
+                Progress::Left(CloseReason::ByClient { code, reason })
+            }
+        }
     }
 
     /// Fails the WebSocket connection (RFC 6455, 7.1.7): a close frame with `code`, then the TCP
     /// close once it is written.
-    pub(crate) fn fail(&mut self, code: u16) -> Progress {
-        let reason = match code {
-            1007 => "invalid UTF-8",
-            1009 => "message too big",
-            _ => "protocol error",
-        };
-        if let Phase::Open(ws) = &mut self.phase {
-            match ws.close(
-                &mut Appender(&mut self.out),
-                Some(close_frame(code, reason)),
-            ) {
-                Ok(()) => {}
-                Err(err) if would_block(&err) => {}
-                Err(_) => return Progress::Finished(CloseReason::ProtocolError { code }),
-            }
+    pub(crate) fn fail(&mut self, code: u16, reason: &str) -> Progress {
+        if let Phase::Open(_) = self.phase {
+            codec::encode_close(&mut self.out, Some(code), reason);
+            self.phase = Phase::Draining(true);
+            return Progress::Left(CloseReason::ProtocolError { code });
         }
-        self.leave(|ws| Phase::Draining(Some(ws)));
-        Progress::Left(CloseReason::ProtocolError { code })
+        Progress::Idle
     }
 
-    /// The client's backlog passed the limit: close it with 1008, or drop it when even the close
-    /// frame does not fit.
+    /// The client's backlog passed the limit: close it with 1008.
     pub(crate) fn overflow(&mut self) -> Progress {
         self.close(
             1008,
@@ -265,13 +303,18 @@ impl Conn {
         )
     }
 
-    /// Moves an open (or closing) connection's WebSocket into its next phase.
-    pub(crate) fn leave(&mut self, next: impl FnOnce(Box<WebSocketContext>) -> Phase) {
-        let phase = std::mem::replace(&mut self.phase, Phase::Draining(None));
-        self.phase = match phase {
-            Phase::Open(ws) | Phase::Closing(ws) => next(ws),
-            other => other,
-        };
+    /// Keeps the bytes still unread in the shared buffer for this connection's next read, for
+    /// a caller that stops reading it before the socket would block (the buffer is then lent to
+    /// another connection).
+    #[allow(dead_code)] // For the flow control of issue 11, which pauses senders.
+    pub(crate) fn keep_unread(&mut self, ahead: &mut ReadAhead) {
+        if let Phase::Open(ws) | Phase::Closing(ws) = &mut self.phase {
+            // `kept` is empty here: it goes back into the buffer before the socket is read.
+            if !ahead.unread().is_empty() {
+                ws.kept = ahead.unread().to_vec();
+                ahead.clear();
+            }
+        }
     }
 }
 
@@ -282,7 +325,7 @@ mod tests {
     #[test]
     fn a_connection_slot_stays_small() {
         assert!(
-            std::mem::size_of::<super::Conn>() <= 208,
+            std::mem::size_of::<super::Conn>() <= 168,
             "{}",
             std::mem::size_of::<super::Conn>()
         );

@@ -2,6 +2,8 @@
 //! the built-in page, or an error status) and build the response bytes. Pure protocol state: no
 //! I/O happens here.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use tungstenite::error::{Error as WsError, ProtocolError};
 use tungstenite::handshake::server::{create_response, write_response};
 use tungstenite::http::{self, HeaderName, HeaderValue, StatusCode};
@@ -31,8 +33,23 @@ pub(crate) struct Upgrade {
     pub(crate) head_len: usize,
 }
 
+/// How many times [`parse`] ran in this process: the tests check that a request dribbled a byte
+/// at a time is not parsed again on every read.
+pub(crate) static PARSES: AtomicUsize = AtomicUsize::new(0);
+
+/// Whether the bytes of `buf` from `from` on complete the blank line that ends a request head
+/// (`\r\n\r\n`, or the bare `\n\n` httparse also accepts). Only those bytes (and the two
+/// before them) are looked at, so a head that arrives in many small reads is searched once.
+pub(crate) fn head_ends_in(buf: &[u8], from: usize) -> bool {
+    let start = from.saturating_sub(2);
+    (start.max(1)..buf.len()).any(|i| {
+        buf[i] == b'\n' && (buf[i - 1] == b'\n' || (i >= 2 && buf[i - 1] == b'\r' && buf[i - 2] == b'\n'))
+    })
+}
+
 /// Reads an HTTP request head from `buf`.
 pub(crate) fn parse(buf: &[u8], max_size: usize, serve_page: bool) -> Step {
+    PARSES.fetch_add(1, Ordering::Relaxed);
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut headers);
     let head_len = match req.parse(buf) {
@@ -216,6 +233,19 @@ mod tests {
             }
             _ => panic!("expected an upgrade"),
         }
+    }
+
+    #[test]
+    fn the_end_of_a_head_is_found_in_the_new_bytes_alone() {
+        let head = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+        assert!(head_ends_in(head, 0));
+        // Arriving a byte at a time, it is found exactly when its last byte comes.
+        for end in 1..head.len() {
+            assert!(!head_ends_in(&head[..end], end - 1), "{end}");
+        }
+        assert!(head_ends_in(head, head.len() - 1));
+        assert!(head_ends_in(b"GET / HTTP/1.1\nHost: x\n\n", 20));
+        assert!(!head_ends_in(b"GET / HTTP/1.1\r\n", 0));
     }
 
     #[test]

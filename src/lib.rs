@@ -61,6 +61,7 @@
 
 mod client;
 mod cluster;
+mod codec;
 mod config;
 mod conn;
 mod context;
@@ -68,7 +69,6 @@ mod dispatch;
 mod error;
 mod event_loop;
 pub mod examples;
-mod fast_path;
 mod handle;
 mod handler;
 mod http;
@@ -99,6 +99,13 @@ pub use rustls;
 pub use server::Server;
 pub use timer::TimerId;
 pub use tungstenite::{self, Bytes, Utf8Bytes};
+
+/// How many times the server parsed an HTTP request head in this process (for the tests that
+/// check a request dribbled a byte at a time is parsed a few times, not once per byte).
+#[doc(hidden)]
+pub fn handshake_parse_count() -> usize {
+    http::PARSES.load(std::sync::atomic::Ordering::Relaxed)
+}
 
 /// The README's examples, compiled as doc tests.
 #[cfg(doctest)]

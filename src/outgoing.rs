@@ -1,16 +1,17 @@
-//! What a connection writes: messages, fragments, pings, closes and HTTP responses, queued
-//! without blocking and written out by [`Conn::flush`] once per batch of events.
+//! What a connection writes: messages, fragments, pings, pongs, closes and HTTP responses,
+//! encoded by `codec/` into the connection's one outgoing buffer without blocking, and written
+//! out by [`Conn::flush`] once per batch of events. Every frame counts against the client's
+//! backlog limit.
 
 use std::collections::VecDeque;
 use std::io::{ErrorKind, Write};
 
-use tungstenite::error::Error as WsError;
-use tungstenite::protocol::{Role, WebSocketConfig, WebSocketContext};
+use tungstenite::protocol::WebSocketConfig;
 
-use crate::conn::{close_frame, would_block, Conn, Phase, Progress, Response, Then};
+use crate::codec::{self, opcode, Decoder};
+use crate::conn::{Conn, Phase, Progress, Response, Then, Ws};
 use crate::context::Fragment;
 use crate::message::{CloseReason, Message};
-use crate::read_ahead::Appender;
 
 /// Messages waiting for a fragmented message to end, and their payload bytes.
 #[derive(Default)]
@@ -19,42 +20,56 @@ pub(crate) struct Held {
     bytes: usize,
 }
 
+/// The largest header of a server frame (no mask).
+const MAX_HEAD: usize = 10;
+
+fn data_opcode(message: &Message) -> u8 {
+    if message.is_text() {
+        opcode::TEXT
+    } else {
+        opcode::BINARY
+    }
+}
+
 impl Conn {
+    /// The backlog limit of an open connection (`None` when it is not open).
+    fn open_limit(&self) -> Option<usize> {
+        match &self.phase {
+            Phase::Open(ws) => Some(ws.backlog_limit),
+            _ => None,
+        }
+    }
+
     /// Queues a message; returns what to report when the client cannot take it.
     pub(crate) fn send(&mut self, message: Message) -> Progress {
-        let Phase::Open(ws) = &mut self.phase else {
+        let Some(limit) = self.open_limit() else {
             return Progress::Idle;
         };
         if let Some(held) = &mut self.held {
             held.bytes += message.len();
             held.messages.push_back(message);
-            if held.bytes > ws.get_config().max_write_buffer_size {
+            if held.bytes > limit {
                 return self.overflow();
             }
             return Progress::Idle;
         }
-        let limit = ws.get_config().max_write_buffer_size;
-        let (opcode, payload) = match &message {
-            Message::Text(text) => (1, text.as_bytes()),
-            Message::Binary(bytes) => (2, &bytes[..]),
-        };
-        if self.backlog() + payload.len() + 10 > limit {
+        if self.backlog() + message.len() + MAX_HEAD > limit {
             return self.overflow();
         }
-        encode_frame(&mut self.out, opcode, payload);
+        codec::encode_message(&mut self.out, data_opcode(&message), message.as_bytes());
         Progress::Idle
     }
 
     /// Queues a message already encoded as a frame (a broadcast encodes its frame once); the
     /// message itself is held instead while a fragmented message is open.
     pub(crate) fn send_encoded(&mut self, frame: &[u8], message: &Message) -> Progress {
-        let Phase::Open(ws) = &self.phase else {
+        let Some(limit) = self.open_limit() else {
             return Progress::Idle;
         };
         if self.held.is_some() {
             return self.send(message.clone());
         }
-        if self.backlog() + frame.len() > ws.get_config().max_write_buffer_size {
+        if self.backlog() + frame.len() > limit {
             return self.overflow();
         }
         self.out.extend_from_slice(frame);
@@ -62,40 +77,20 @@ impl Conn {
     }
 
     /// Bytes queued for the client and not yet taken by the socket.
-    fn backlog(&self) -> usize {
+    pub(crate) fn backlog(&self) -> usize {
         self.out.len() - self.out_sent
     }
 
     /// Queues one piece of a fragmented message; after the last piece, the messages held while
     /// it was open.
     pub(crate) fn send_fragment(&mut self, fragment: Fragment) -> Progress {
-        use tungstenite::protocol::frame::coding::{Data, OpCode};
-        use tungstenite::protocol::frame::Frame;
-        let Phase::Open(ws) = &mut self.phase else {
+        let Some(limit) = self.open_limit() else {
             return Progress::Idle;
         };
-        let (frame, last) = match (fragment, self.held.is_some()) {
-            (Fragment::Start(message), false) => {
-                let kind = if message.is_text() {
-                    Data::Text
-                } else {
-                    Data::Binary
-                };
-                let payload = match message {
-                    Message::Text(text) => text.into(),
-                    Message::Binary(bytes) => bytes,
-                };
-                self.held = Some(Held::default());
-                (Frame::message(payload, OpCode::Data(kind), false), false)
-            }
-            (Fragment::Continue(bytes), true) => (
-                Frame::message(bytes, OpCode::Data(Data::Continue), false),
-                false,
-            ),
-            (Fragment::End(bytes), true) => (
-                Frame::message(bytes, OpCode::Data(Data::Continue), true),
-                true,
-            ),
+        let (op, fin, payload) = match (&fragment, self.held.is_some()) {
+            (Fragment::Start(message), false) => (data_opcode(message), false, message.as_bytes()),
+            (Fragment::Continue(bytes), true) => (opcode::CONTINUATION, false, &bytes[..]),
+            (Fragment::End(bytes), true) => (opcode::CONTINUATION, true, &bytes[..]),
             (Fragment::Start(_), true) => {
                 log::warn!(
                     "{}: a fragmented message was started while another is open; piece dropped",
@@ -111,20 +106,14 @@ impl Conn {
                 return Progress::Idle;
             }
         };
-        let limit = ws.get_config().max_write_buffer_size;
-        if self.out.len() - self.out_sent + frame.len() > limit {
+        if self.backlog() + payload.len() + MAX_HEAD > limit {
             return self.overflow();
         }
-        let progress = match ws.write(
-            &mut Appender(&mut self.out),
-            tungstenite::Message::Frame(frame),
-        ) {
-            Ok(()) => Progress::Idle,
-            Err(err) if would_block(&err) => Progress::Idle,
-            Err(WsError::WriteBufferFull(_)) => return self.overflow(),
-            Err(_) => return Progress::Finished(CloseReason::Disconnected),
-        };
-        if last {
+        codec::encode(&mut self.out, fin, op, payload);
+        if let Fragment::Start(_) = fragment {
+            self.held = Some(Box::default());
+        }
+        if fin {
             let held = self.held.take().unwrap_or_default();
             for message in held.messages {
                 match self.send(message) {
@@ -133,40 +122,72 @@ impl Conn {
                 }
             }
         }
-        progress
+        Progress::Idle
     }
 
     /// Queues a ping (for idle detection).
     pub(crate) fn ping(&mut self) -> Progress {
-        let Phase::Open(ws) = &mut self.phase else {
+        let Some(limit) = self.open_limit() else {
             return Progress::Idle;
         };
         self.pinged = true;
-        match ws.write(
-            &mut Appender(&mut self.out),
-            tungstenite::Message::Ping(Default::default()),
-        ) {
-            Ok(()) => Progress::Idle,
-            Err(err) if would_block(&err) => Progress::Idle,
-            Err(WsError::WriteBufferFull(_)) => self.overflow(),
-            Err(_) => Progress::Finished(CloseReason::Disconnected),
+        if self.backlog() + 2 > limit {
+            return self.overflow();
         }
+        codec::encode(&mut self.out, true, opcode::PING, &[]);
+        Progress::Idle
     }
 
-    /// Starts the close handshake from the server's side.
-    pub(crate) fn close(&mut self, code: u16, reason: &str, why: CloseReason) -> Progress {
+    /// Queues the pong owed for the latest ping, unless the previous pong is still waiting for
+    /// the socket (then it waits too: a client that never reads gets no more pongs queued).
+    fn queue_pong(&mut self) -> Progress {
+        let out_sent = self.out_sent;
+        let backlog = self.backlog();
         let Phase::Open(ws) = &mut self.phase else {
             return Progress::Idle;
         };
-        match ws.close(
-            &mut Appender(&mut self.out),
-            Some(close_frame(code, reason)),
-        ) {
-            Ok(()) => {}
-            Err(err) if would_block(&err) => {}
-            Err(_) => return Progress::Finished(why),
+        if ws.pong.is_none() || out_sent < ws.pong_end {
+            return Progress::Idle;
         }
-        self.leave(Phase::Closing);
+        let payload = ws.pong.take().unwrap_or_default();
+        if backlog + payload.len() + 2 > ws.backlog_limit {
+            return self.overflow();
+        }
+        codec::encode(&mut self.out, true, opcode::PONG, &payload);
+        ws.pong_end = self.out.len();
+        Progress::Idle
+    }
+
+    /// Starts the close handshake from the server's side. A code that must not go on the wire
+    /// (RFC 6455 7.4: 1005, 1006, 1015, reserved or out of range) is never sent: 1005 ("no
+    /// status") becomes a close frame without a payload, which is what it stands for; any other
+    /// becomes 1011 (internal error) with a warning in the log. `why` reports the code sent.
+    pub(crate) fn close(&mut self, code: u16, reason: &str, why: CloseReason) -> Progress {
+        let phase = std::mem::replace(&mut self.phase, Phase::Draining(false));
+        let Phase::Open(mut ws) = phase else {
+            self.phase = phase;
+            return Progress::Idle;
+        };
+        let sent = if codec::may_send(code) {
+            Some(code)
+        } else if code == 1005 {
+            None
+        } else {
+            log::warn!(
+                "{}: close code {code} may not be sent (RFC 6455, 7.4); sending 1011 instead",
+                self.peer
+            );
+            Some(1011)
+        };
+        codec::encode_close(&mut self.out, sent, reason);
+        ws.pong = None;
+        self.phase = Phase::Closing(ws);
+        let why = match why {
+            CloseReason::ByServer { .. } => CloseReason::ByServer {
+                code: sent.unwrap_or(1005),
+            },
+            other => other,
+        };
         Progress::Left(why)
     }
 
@@ -206,39 +227,35 @@ impl Conn {
                 }
                 self.after_response(ws_config)
             }
-            Phase::Open(ws) | Phase::Closing(ws) => {
-                // Frames tungstenite still holds (a pong) join the queue, then the queue goes.
-                let closed = match ws.flush(&mut Appender(&mut self.out)) {
-                    Ok(()) => false,
-                    Err(err) if would_block(&err) => false,
-                    // The close handshake is done: send what is queued, then close.
-                    Err(WsError::ConnectionClosed) => true,
-                    Err(_) => return Progress::Finished(CloseReason::Disconnected),
-                };
-                if closed {
-                    self.phase = Phase::Finishing;
-                    return self.flush(ws_config);
+            Phase::Open(_) => loop {
+                match self.queue_pong() {
+                    Progress::Idle => {}
+                    progress => return progress,
                 }
                 match self.write_out() {
-                    Ok(()) | Err(None) => Progress::Idle,
-                    Err(Some(progress)) => progress,
+                    // A pong that waited for the one before it can go now.
+                    Ok(()) if matches!(&self.phase, Phase::Open(ws) if ws.pong.is_some()) => {}
+                    Ok(()) | Err(None) => return Progress::Idle,
+                    Err(Some(progress)) => return progress,
                 }
-            }
+            },
+            Phase::Closing(_) => match self.write_out() {
+                Ok(()) | Err(None) => Progress::Idle,
+                Err(Some(progress)) => progress,
+            },
             Phase::Finishing => match self.write_out() {
                 Ok(()) => Progress::Finished(CloseReason::Disconnected),
                 Err(None) => Progress::Idle,
                 Err(Some(progress)) => progress,
             },
-            Phase::Draining(ws) => {
-                if ws.is_some() {
+            Phase::Draining(pending) => {
+                if *pending {
                     match self.write_out() {
                         Ok(()) => {}
                         Err(None) => return Progress::Idle,
                         Err(Some(progress)) => return progress,
                     }
-                    if let Phase::Draining(ws) = &mut self.phase {
-                        *ws = None;
-                    }
+                    self.phase = Phase::Draining(false);
                     self.stream.shutdown_write();
                 }
                 Progress::Idle
@@ -257,16 +274,20 @@ impl Conn {
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {
                     // Keep the queue from creeping forward without end behind a slow reader.
                     if self.out_sent > self.out.len() / 2 {
-                        self.out.drain(..self.out_sent);
+                        let sent = self.out_sent;
+                        self.out.drain(..sent);
                         self.out_sent = 0;
+                        self.pong_moved(sent);
                     }
                     return Err(None);
                 }
                 Err(_) => return Err(Some(Progress::Finished(CloseReason::Disconnected))),
             }
         }
+        let sent = self.out_sent;
         self.out.clear();
         self.out_sent = 0;
+        self.pong_moved(sent);
         if self.out.capacity() > 256 * 1024 {
             // A burst once grew it: give the memory back.
             self.out = Vec::new();
@@ -279,8 +300,15 @@ impl Conn {
         }
     }
 
+    /// The first `by` bytes of `out` were written and dropped: the last pong moved with them.
+    fn pong_moved(&mut self, by: usize) {
+        if let Phase::Open(ws) = &mut self.phase {
+            ws.pong_end = ws.pong_end.saturating_sub(by);
+        }
+    }
+
     fn after_response(&mut self, ws_config: &WebSocketConfig) -> Progress {
-        let phase = std::mem::replace(&mut self.phase, Phase::Draining(None));
+        let phase = std::mem::replace(&mut self.phase, Phase::Draining(false));
         let Phase::Response(response) = phase else {
             return Progress::Idle;
         };
@@ -290,31 +318,21 @@ impl Conn {
                 Progress::Idle
             }
             Then::Upgrade { leftover, request } => {
-                // Bytes that came with the handshake are read first, like any others, so that
-                // the server and tungstenite agree on where each frame starts.
-                let ws = WebSocketContext::new(Role::Server, Some(*ws_config));
-                self.framing.keep(leftover);
-                self.phase = Phase::Open(Box::new(ws));
+                // Bytes that came with the handshake are decoded first, like any others.
+                self.phase = Phase::Open(Box::new(Ws {
+                    decoder: Decoder::default(),
+                    kept: leftover,
+                    pong: None,
+                    pong_end: 0,
+                    backlog_limit: ws_config.max_write_buffer_size,
+                }));
                 Progress::Opened(request)
             }
         }
     }
 }
 
-/// Appends an unmasked server frame (RFC 6455, 5.2): FIN, the opcode, the length, the payload.
-pub(crate) fn encode_frame(out: &mut Vec<u8>, opcode: u8, payload: &[u8]) {
-    out.reserve(payload.len() + 10);
-    out.push(0x80 | opcode);
-    match payload.len() {
-        len if len < 126 => out.push(len as u8),
-        len if len <= 0xffff => {
-            out.push(126);
-            out.extend_from_slice(&(len as u16).to_be_bytes());
-        }
-        len => {
-            out.push(127);
-            out.extend_from_slice(&(len as u64).to_be_bytes());
-        }
-    }
-    out.extend_from_slice(payload);
+/// Appends an unmasked server frame holding a whole message (RFC 6455, 5.2).
+pub(crate) fn encode_frame(out: &mut Vec<u8>, op: u8, payload: &[u8]) {
+    codec::encode_message(out, op, payload);
 }
