@@ -263,7 +263,10 @@ impl Conn {
                 if let Phase::Open(ws) = &mut self.phase {
                     ws.pong = Some(payload);
                 }
-                Progress::Continue
+                match self.queue_pong() {
+                    Progress::Idle => Progress::Continue,
+                    progress => progress,
+                }
             }
             Event::Pong(_) => Progress::Idle,
             Event::Close(frame) => {

@@ -139,8 +139,9 @@ impl Conn {
     }
 
     /// Queues the pong owed for the latest ping, unless the previous pong is still waiting for
-    /// the socket (then it waits too: a client that never reads gets no more pongs queued).
-    fn queue_pong(&mut self) -> Progress {
+    /// the socket (then it waits too, replaced by any later ping, and goes out once the socket
+    /// has taken the previous one: a client that never reads gets no more pongs queued).
+    pub(crate) fn queue_pong(&mut self) -> Progress {
         let out_sent = self.out_sent;
         let backlog = self.backlog();
         let Phase::Open(ws) = &mut self.phase else {
