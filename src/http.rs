@@ -43,7 +43,8 @@ pub(crate) static PARSES: AtomicUsize = AtomicUsize::new(0);
 pub(crate) fn head_ends_in(buf: &[u8], from: usize) -> bool {
     let start = from.saturating_sub(2);
     (start.max(1)..buf.len()).any(|i| {
-        buf[i] == b'\n' && (buf[i - 1] == b'\n' || (i >= 2 && buf[i - 1] == b'\r' && buf[i - 2] == b'\n'))
+        buf[i] == b'\n'
+            && (buf[i - 1] == b'\n' || (i >= 2 && buf[i - 1] == b'\r' && buf[i - 2] == b'\n'))
     })
 }
 

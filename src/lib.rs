@@ -1,8 +1,9 @@
 //! # simple-ws-server
 //!
 //! A WebSocket server in the spirit of Python's SimpleWebSocketServer: one thread, one
-//! `mio::Poll` loop owning every socket, [tungstenite] speaking RFC 6455, and one [`Handler`]
-//! that owns the application's state and is told about every client.
+//! `mio::Poll` loop owning every socket, its own RFC 6455 frame codec ([tungstenite] checks the
+//! handshakes), and one [`Handler`] that owns the application's state and is told about every
+//! client.
 //!
 //! ```no_run
 //! use std::collections::HashMap;

@@ -138,16 +138,29 @@ impl Conn {
         Progress::Idle
     }
 
-    /// Queues the pong owed for the latest ping, unless the previous pong is still waiting for
-    /// the socket (then it waits too, replaced by any later ping, and goes out once the socket
-    /// has taken the previous one: a client that never reads gets no more pongs queued).
+    /// Queues the pong owed for the latest ping. If the previous pong is still in the queue, the
+    /// socket is offered the queue first; if it does not take that pong (the client is not
+    /// reading), the new one waits, replaced by any later ping, until the socket has taken the
+    /// previous one. A client that reads gets a pong for every ping; one that never reads gets
+    /// no more pongs queued than one (RFC 6455 5.5.3 allows answering only the latest ping).
     pub(crate) fn queue_pong(&mut self) -> Progress {
+        let Phase::Open(ws) = &self.phase else {
+            return Progress::Idle;
+        };
+        if ws.pong.is_none() {
+            return Progress::Idle;
+        }
+        if self.out_sent < ws.pong_end {
+            if let Err(Some(progress)) = self.write_out() {
+                return progress;
+            }
+        }
         let out_sent = self.out_sent;
         let backlog = self.backlog();
         let Phase::Open(ws) = &mut self.phase else {
             return Progress::Idle;
         };
-        if ws.pong.is_none() || out_sent < ws.pong_end {
+        if out_sent < ws.pong_end {
             return Progress::Idle;
         }
         let payload = ws.pong.take().unwrap_or_default();

@@ -53,10 +53,16 @@ fn a_ping_flood_from_a_client_that_never_reads_keeps_server_memory_bounded() {
     let before = proc_status_kib(server.pid(), "VmRSS:");
     let mut raw = raw_upgrade(server.addr);
     let ping = frame(0x9, true, &[b'p'; 125], true);
-    let chunk: Vec<u8> = ping.iter().copied().cycle().take(ping.len() * 8000).collect();
+    let chunk: Vec<u8> = ping
+        .iter()
+        .copied()
+        .cycle()
+        .take(ping.len() * 8000)
+        .collect();
     let mut written = 0;
     while written < 24_000_000 {
-        raw.write_all(&chunk).expect("the server keeps reading the pings");
+        raw.write_all(&chunk)
+            .expect("the server keeps reading the pings");
         written += chunk.len();
     }
     // The server has read them all once it answers the bystander after a last ping.
@@ -136,7 +142,11 @@ fn handler_chosen_close_codes_never_put_forbidden_codes_on_the_wire() {
         match sent {
             None => assert!(payload.is_empty(), "asked {asked}: {payload:?}"),
             Some(code) => {
-                assert_eq!(u16::from_be_bytes([payload[0], payload[1]]), code, "asked {asked}");
+                assert_eq!(
+                    u16::from_be_bytes([payload[0], payload[1]]),
+                    code,
+                    "asked {asked}"
+                );
                 assert_eq!(&payload[2..], b"chosen by the handler");
             }
         }

@@ -29,8 +29,7 @@ pub(crate) fn parse(payload: &[u8]) -> Result<Option<(u16, String)>, Failure> {
         [hi, lo, reason @ ..] => {
             // The reason is checked before the code, as tungstenite does: a frame breaking
             // both gets 1007 from either.
-            let reason =
-                std::str::from_utf8(reason).map_err(|_| Failure::utf8())?;
+            let reason = std::str::from_utf8(reason).map_err(|_| Failure::utf8())?;
             let code = u16::from_be_bytes([*hi, *lo]);
             if !may_receive(code) {
                 return Err(Failure::protocol("invalid close code"));

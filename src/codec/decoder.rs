@@ -70,7 +70,9 @@ impl Decoder {
                 };
                 self.start_frame(head, limits, extension)?;
             }
-            let take = usize::try_from(self.left).unwrap_or(usize::MAX).min(input.len());
+            let take = usize::try_from(self.left)
+                .unwrap_or(usize::MAX)
+                .min(input.len());
             let (chunk, rest) = input.split_at(take);
             *input = rest;
             self.left -= take as u64;

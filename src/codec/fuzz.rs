@@ -187,7 +187,8 @@ fn agree(ours: &Outcome, theirs: &Outcome) -> Result<(), String> {
     let same_events = |a: &[Event], b: &[Event]| a == b;
     let mismatch = || Err(format!("ours {ours:?}\ntheirs {theirs:?}"));
     // Rules 4 and 5: tungstenite's stand-in close for a code it refuses.
-    let refused_close = |e: &Event| matches!(e, Event::Close(Some((1002, r))) if r == "Protocol violation");
+    let refused_close =
+        |e: &Event| matches!(e, Event::Close(Some((1002, r))) if r == "Protocol violation");
     if let (Some(their_last), End::Closed) = (theirs.events.last(), &theirs.end) {
         if refused_close(their_last)
             && same_events(&ours.events, &theirs.events[..theirs.events.len() - 1])
@@ -199,7 +200,10 @@ fn agree(ours: &Outcome, theirs: &Outcome) -> Result<(), String> {
             let n = ours.events.len();
             if n == theirs.events.len()
                 && same_events(&ours.events[..n - 1], &theirs.events[..n - 1])
-                && matches!(&ours.events[n - 1], Event::Close(Some((1014, _)) | Some((1002, _))))
+                && matches!(
+                    &ours.events[n - 1],
+                    Event::Close(Some((1014, _)) | Some((1002, _)))
+                )
             {
                 return Ok(());
             }
@@ -278,8 +282,13 @@ fn payload(rng: &mut Rng, op: u8) -> Vec<u8> {
                 rng.bytes(n)
             }
             _ => {
-                let codes = [1000u16, 1001, 1002, 1003, 1004, 1005, 1006, 1007, 1011, 1012, 1014, 1015, 1016, 2999, 3000, 4999, 5000, 0, 999];
-                let mut p = codes[rng.below(codes.len() as u64) as usize].to_be_bytes().to_vec();
+                let codes = [
+                    1000u16, 1001, 1002, 1003, 1004, 1005, 1006, 1007, 1011, 1012, 1014, 1015,
+                    1016, 2999, 3000, 4999, 5000, 0, 999,
+                ];
+                let mut p = codes[rng.below(codes.len() as u64) as usize]
+                    .to_be_bytes()
+                    .to_vec();
                 let n = rng.below(30) as usize;
                 p.extend(text(rng, n));
                 p
@@ -492,9 +501,18 @@ fn run(seed: u64, cases: u64, time: Duration) -> std::collections::BTreeMap<Stri
 /// A quick pass on every `cargo test`.
 #[test]
 fn our_codec_agrees_with_tungstenite_on_generated_streams() {
-    let tally = run(0x5eed_c0de_c, 3000, Duration::from_secs(60));
-    for kind in ["failed 1002", "failed 1007", "failed 1009", "closed", "waiting after events"] {
-        assert!(tally.get(kind).is_some_and(|&n| n > 10), "{kind}: {tally:?}");
+    let tally = run(0x5eed_c0de, 3000, Duration::from_secs(60));
+    for kind in [
+        "failed 1002",
+        "failed 1007",
+        "failed 1009",
+        "closed",
+        "waiting after events",
+    ] {
+        assert!(
+            tally.get(kind).is_some_and(|&n| n > 10),
+            "{kind}: {tally:?}"
+        );
     }
 }
 
@@ -513,5 +531,7 @@ fn differential_fuzz() {
     eprintln!("differential fuzz: FUZZ_SEED={seed:#x}, up to {cases} cases, {time:?}");
     let tally = run(seed, cases, time);
     let ran: u64 = tally.values().sum();
-    eprintln!("differential fuzz: {ran} cases agreed (FUZZ_SEED={seed:#x}); how they ended: {tally:?}");
+    eprintln!(
+        "differential fuzz: {ran} cases agreed (FUZZ_SEED={seed:#x}); how they ended: {tally:?}"
+    );
 }

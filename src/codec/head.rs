@@ -31,7 +31,10 @@ pub(crate) fn head_len(second: u8) -> usize {
 pub(crate) fn parse(buf: &[u8]) -> Option<Head> {
     let (&b0, &b1) = (buf.first()?, buf.get(1)?);
     let (len, mut pos) = match b1 & 0x7f {
-        126 => (u64::from(u16::from_be_bytes([*buf.get(2)?, *buf.get(3)?])), 4),
+        126 => (
+            u64::from(u16::from_be_bytes([*buf.get(2)?, *buf.get(3)?])),
+            4,
+        ),
         127 => {
             let bytes: [u8; 8] = buf.get(2..10)?.try_into().ok()?;
             (u64::from_be_bytes(bytes), 10)

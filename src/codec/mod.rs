@@ -81,6 +81,5 @@ impl Failure {
 /// (past that it must stop and return 1009). UTF-8 is checked by the decoder afterwards.
 pub(crate) trait Inflate {
     /// Inflates one whole message.
-    fn inflate(&mut self, payload: &[u8], out: &mut Vec<u8>, limit: usize)
-        -> Result<(), Failure>;
+    fn inflate(&mut self, payload: &[u8], out: &mut Vec<u8>, limit: usize) -> Result<(), Failure>;
 }

@@ -142,7 +142,10 @@ fn invalid_utf8_fails_before_the_frame_is_whole() {
     payload.extend_from_slice(b"edited");
     let bytes = frame(0x81, &payload);
     let partial = &bytes[..6 + payload.len() - 4];
-    assert_eq!(decode_in(partial, partial.len(), &LIMITS).1, Some(Failure::utf8()));
+    assert_eq!(
+        decode_in(partial, partial.len(), &LIMITS).1,
+        Some(Failure::utf8())
+    );
     // A character cut between fragments is fine; cut at the end of the message it is not.
     let mut split = frame(0x01, &[0xf0, 0x9f]);
     split.extend(frame(0x80, &[0x98, 0x80]));
@@ -159,9 +162,16 @@ fn close_payload_rules() {
     assert_eq!(close(&[0x03]).1.map(|f| f.code), Some(1002));
     let mut good = 1000u16.to_be_bytes().to_vec();
     good.extend_from_slice(b"bye");
-    assert_eq!(close(&good).0, vec![Event::Close(Some((1000, "bye".into())))]);
+    assert_eq!(
+        close(&good).0,
+        vec![Event::Close(Some((1000, "bye".into())))]
+    );
     for bad in [0u16, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, 65535] {
-        assert_eq!(close(&bad.to_be_bytes()).1.map(|f| f.code), Some(1002), "{bad}");
+        assert_eq!(
+            close(&bad.to_be_bytes()).1.map(|f| f.code),
+            Some(1002),
+            "{bad}"
+        );
     }
     for ok in [1000u16, 1003, 1007, 1011, 1014, 3000, 4999] {
         assert!(close(&ok.to_be_bytes()).1.is_none(), "{ok}");
@@ -173,10 +183,14 @@ fn close_payload_rules() {
 
 #[test]
 fn which_close_codes_may_be_sent() {
-    for ok in [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 4999] {
+    for ok in [
+        1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 4999,
+    ] {
         assert!(may_send(ok), "{ok}");
     }
-    for bad in [0, 999, 1004, 1005, 1006, 1015, 1016, 2000, 2999, 5000, 65535] {
+    for bad in [
+        0, 999, 1004, 1005, 1006, 1015, 1016, 2000, 2999, 5000, 65535,
+    ] {
         assert!(!may_send(bad), "{bad}");
     }
 }
@@ -229,7 +243,11 @@ fn an_idle_decoder_owns_nothing() {
     let mut input = &bytes[3..];
     assert!(decoder.decode(&mut input, &LIMITS, None).unwrap().is_some());
     assert!(!decoder.is_mid_frame());
-    assert!(std::mem::size_of::<Decoder>() <= 96, "{}", std::mem::size_of::<Decoder>());
+    assert!(
+        std::mem::size_of::<Decoder>() <= 96,
+        "{}",
+        std::mem::size_of::<Decoder>()
+    );
 }
 
 #[test]
@@ -237,7 +255,11 @@ fn unmasking_undoes_the_mask_at_any_length_and_phase() {
     let key = [0x12, 0x34, 0x56, 0x78];
     for len in 0..21 {
         let plain: Vec<u8> = (0..len as u8).collect();
-        let masked: Vec<u8> = plain.iter().enumerate().map(|(i, b)| b ^ key[i % 4]).collect();
+        let masked: Vec<u8> = plain
+            .iter()
+            .enumerate()
+            .map(|(i, b)| b ^ key[i % 4])
+            .collect();
         assert_eq!(unmask(&masked, key), plain);
         for cut in 0..len {
             let mut out = Vec::new();
