@@ -65,7 +65,7 @@ impl Head {
     }
 
     /// The checks a header allows on its own, in the order that gives the same close code as
-    /// tungstenite wherever the RFC leaves the choice open (see `fuzz.rs`).
+    /// tungstenite wherever the RFC leaves the choice open (see `fuzz/mod.rs`).
     pub(crate) fn check(&self, limits: &Limits) -> Result<(), Failure> {
         // "If an unknown opcode is received, the receiving endpoint MUST _Fail the WebSocket
         // Connection_." (RFC 6455, 5.2)

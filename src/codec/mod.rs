@@ -6,7 +6,7 @@
 //!   being assembled, and validates text as it arrives.
 //! - `close.rs`: which close codes may be received and sent, and close payloads.
 //! - `encoder.rs`: server frames (unmasked) for data, fragments, pings, pongs and closes.
-//! - `fuzz.rs` (tests only): the differential fuzzer against tungstenite run by `scripts/fuzz`.
+//! - `fuzz/` (tests only): the differential fuzzer against tungstenite run by `scripts/fuzz`.
 //!
 //! permessage-deflate (RFC 7692) plugs in through [`Inflate`]: the decoder accepts RSV1 on the
 //! first frame of a data message only when the caller passes one, and hands the payload of such
