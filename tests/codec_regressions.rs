@@ -103,6 +103,21 @@ fn a_slow_steady_upload_of_one_message_is_not_timed_out() {
     }
 }
 
+#[test]
+fn invalid_utf8_inside_a_text_frame_not_yet_whole_gets_1007_at_once() {
+    // Before: text was checked once its frame had fully arrived, so a client could send a
+    // frame's invalid start and hold the connection open (Autobahn 6.4.3 and 6.4.4, NON-STRICT).
+    let server = TestServer::start(Echo, Config::default());
+    let mut raw = raw_upgrade(server.addr);
+    let mut payload = "κόσμε".as_bytes().to_vec();
+    payload.extend_from_slice(&[0xce, 0xbc, 0xf4, 0x90, 0x80, 0x80]);
+    payload.extend_from_slice(&[b'x'; 100]);
+    let bytes = frame(0x1, true, &payload, true);
+    // The header, the valid start and the invalid bytes; the rest is never sent.
+    raw.write_all(&bytes[..8 + 16]).unwrap();
+    assert_eq!(read_close_code(&mut raw), 1007);
+}
+
 /// Closes each client with the code it sends as text.
 struct CloseWith;
 
