@@ -67,7 +67,6 @@ mod context;
 mod dispatch;
 mod error;
 mod event_loop;
-pub mod examples;
 mod fast_path;
 mod handle;
 mod handler;
@@ -75,6 +74,7 @@ mod http;
 mod message;
 mod outgoing;
 mod read_ahead;
+#[cfg(feature = "redis")]
 pub mod redis_bridge;
 mod relay;
 mod request;
@@ -82,6 +82,7 @@ mod server;
 mod stream;
 mod timeouts;
 mod timer;
+#[cfg(feature = "tls")]
 pub mod tls;
 
 pub use client::ClientId;
@@ -92,9 +93,9 @@ pub use error::{Error, Result};
 pub use handle::Handle;
 pub use handler::Handler;
 pub use message::{CloseReason, Message};
-pub use redis_bridge::RedisBridge;
 pub use relay::{Broker, Relay};
 pub use request::{Decision, Request};
+#[cfg(feature = "tls")]
 pub use rustls;
 pub use server::Server;
 pub use timer::TimerId;

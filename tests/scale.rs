@@ -6,9 +6,9 @@ mod scale_support;
 
 use std::time::Duration;
 
+use common::examples::{Echo, RelayChat};
 use common::*;
 use scale_support::*;
-use simple_ws_server::examples::{Echo, RelayChat};
 use simple_ws_server::tungstenite::Message;
 use simple_ws_server::{Cluster, Config, Error, Relay, Server};
 

@@ -22,8 +22,12 @@ pub struct Redis {
 }
 
 impl Redis {
-    /// Starts redis-server on a free port and waits until it answers PING.
-    pub fn start() -> Redis {
+    /// Starts redis-server on a free port and waits until it answers PING; `None` (the test is
+    /// skipped, see [`crate::common::have_programs`]) when redis-server is not installed.
+    pub fn start() -> Option<Redis> {
+        if !crate::common::have_programs("this test", &["redis-server"], "scripts/install/redis") {
+            return None;
+        }
         // A port found free can be taken by someone else before redis binds it: try a few.
         for _ in 0..5 {
             let mut redis = Redis {
@@ -31,7 +35,7 @@ impl Redis {
                 child: None,
             };
             if redis.launch() {
-                return redis;
+                return Some(redis);
             }
         }
         panic!("redis-server did not start (is it installed? scripts/install/redis)");

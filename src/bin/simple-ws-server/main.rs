@@ -1,15 +1,17 @@
-//! The `simple-ws-server` command: runs a built-in example server.
+//! The `simple-ws-server` command: runs a built-in example server (the demo handlers in
+//! `examples/`, written against the library's public API only). Built with the `cli` feature.
 
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::process::ExitCode;
 
 use argh::FromArgs;
-use simple_ws_server::{
-    examples, Cluster, Config, Error, Handle, Handler, RedisBridge, Relay, Server,
-};
+#[cfg(feature = "redis")]
+use simple_ws_server::redis_bridge::RedisBridge;
+use simple_ws_server::{Cluster, Config, Error, Handle, Handler, Relay, Server};
 
 mod cli;
+mod examples;
 use cli::Args;
 
 fn main() -> ExitCode {
@@ -61,7 +63,7 @@ fn run(args: Args) -> Result<(), Error> {
                 "--redis works with --example chat only".into(),
             ));
         }
-        simple_ws_server::redis_bridge::check_url(url)?;
+        check_redis_url(url)?;
     }
     let config = args.config()?.reuse_port(args.threads > 1);
     let (ws, http) = if config.is_tls() {
@@ -95,10 +97,7 @@ fn scale_out(cluster: Cluster, args: &Args) -> Result<(), Error> {
         "chat" => {
             let relay = Relay::new(cluster.handles());
             let relay = match &args.redis {
-                Some(url) => {
-                    let bridge = RedisBridge::start(url, &args.redis_channel, relay.clone())?;
-                    relay.with_broker(std::sync::Arc::new(bridge))
-                }
+                Some(url) => with_redis(relay, url, &args.redis_channel)?,
                 None => relay,
             };
             cluster.run(|index| examples::RelayChat::new(relay.for_loop(index)))
@@ -107,6 +106,38 @@ fn scale_out(cluster: Cluster, args: &Args) -> Result<(), Error> {
         "stream" => cluster.run(|_| examples::Stream::default()),
         other => Err(Error::Config(format!("unknown example {other:?}"))),
     }
+}
+
+/// Checks a --redis URL before anything is bound.
+#[cfg(feature = "redis")]
+fn check_redis_url(url: &str) -> Result<(), Error> {
+    simple_ws_server::redis_bridge::check_url(url)
+}
+
+/// Without the `redis` feature, --redis is refused at once.
+#[cfg(not(feature = "redis"))]
+fn check_redis_url(_url: &str) -> Result<(), Error> {
+    Err(no_redis())
+}
+
+#[cfg(not(feature = "redis"))]
+fn no_redis() -> Error {
+    Error::Config(
+        "--redis needs a build with the `redis` feature (cargo install simple-ws-server --features redis)"
+            .into(),
+    )
+}
+
+/// The relay, with a Redis bridge to other instances as its broker.
+#[cfg(feature = "redis")]
+fn with_redis(relay: Relay, url: &str, channel: &str) -> Result<Relay, Error> {
+    let bridge = RedisBridge::start(url, channel, relay.clone())?;
+    Ok(relay.with_broker(std::sync::Arc::new(bridge)))
+}
+
+#[cfg(not(feature = "redis"))]
+fn with_redis(_relay: Relay, _url: &str, _channel: &str) -> Result<Relay, Error> {
+    Err(no_redis())
 }
 
 /// Binds the given host, or all interfaces (dual-stack, falling back to IPv4 alone where the
@@ -148,7 +179,14 @@ fn display_host(host: Option<&str>, ip: IpAddr) -> String {
     }
 }
 
+/// Off Unix the signals are not caught: Ctrl-C ends the process at once.
+#[cfg(not(unix))]
+fn stop_on_signals(_handles: Vec<Handle>) -> Result<(), Error> {
+    Ok(())
+}
+
 /// Ctrl-C and SIGTERM stop the server gracefully through its handles (one per loop).
+#[cfg(unix)]
 fn stop_on_signals(handles: Vec<Handle>) -> Result<(), Error> {
     use signal_hook::consts::{SIGINT, SIGTERM};
     let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]).map_err(|source| {
