@@ -101,6 +101,26 @@ impl Drop for Redis {
     }
 }
 
+/// Publishes `payload` on `channel` of the redis on this port, as any client of it could.
+pub fn publish(port: u16, channel: &str, payload: &[u8]) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to redis");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut command =
+        format!("*3\r\n$7\r\nPUBLISH\r\n${}\r\n{channel}\r\n", channel.len()).into_bytes();
+    command.extend_from_slice(format!("${}\r\n", payload.len()).as_bytes());
+    command.extend_from_slice(payload);
+    command.extend_from_slice(b"\r\n");
+    stream.write_all(&command).expect("send PUBLISH");
+    let mut reply = [0u8; 1];
+    stream.read_exact(&mut reply).expect("PUBLISH answered");
+    assert_eq!(
+        &reply, b":",
+        "PUBLISH answers with the number of subscribers"
+    );
+}
+
 /// Whether a redis answers PING on this port.
 fn ping(port: u16) -> bool {
     let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {

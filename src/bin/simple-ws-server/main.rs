@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use argh::FromArgs;
 #[cfg(feature = "redis")]
-use simple_ws_server::redis_bridge::RedisBridge;
+use simple_ws_server::redis_bridge::{BridgeConfig, RedisBridge};
 use simple_ws_server::{Cluster, Config, Error, Handle, Handler, Relay, Server};
 
 mod cli;
@@ -66,6 +66,7 @@ fn run(args: Args) -> Result<(), Error> {
         check_redis_url(url)?;
     }
     let config = args.config()?.reuse_port(args.threads > 1);
+    let max_message_size = config.get_max_message_size();
     let (ws, http) = if config.is_tls() {
         ("wss", "https")
     } else {
@@ -87,17 +88,17 @@ fn run(args: Args) -> Result<(), Error> {
     drop(handler);
     let cluster = Cluster::from_server(server, args.threads)?;
     stop_on_signals(cluster.handles())?;
-    scale_out(cluster, &args)
+    scale_out(cluster, &args, max_message_size)
 }
 
 /// Runs the example on every loop of the cluster; chat lines go through a [`Relay`] to every
 /// loop, and through Redis to other instances with --redis.
-fn scale_out(cluster: Cluster, args: &Args) -> Result<(), Error> {
+fn scale_out(cluster: Cluster, args: &Args, max_message_size: usize) -> Result<(), Error> {
     match args.example.as_str() {
         "chat" => {
             let relay = Relay::new(cluster.handles());
             let relay = match &args.redis {
-                Some(url) => with_redis(relay, url, &args.redis_channel)?,
+                Some(url) => with_redis(relay, url, &args.redis_channel, max_message_size)?,
                 None => relay,
             };
             cluster.run(|index| examples::RelayChat::new(relay.for_loop(index)))
@@ -130,13 +131,23 @@ fn no_redis() -> Error {
 
 /// The relay, with a Redis bridge to other instances as its broker.
 #[cfg(feature = "redis")]
-fn with_redis(relay: Relay, url: &str, channel: &str) -> Result<Relay, Error> {
-    let bridge = RedisBridge::start(url, channel, relay.clone())?;
+fn with_redis(
+    relay: Relay,
+    url: &str,
+    channel: &str,
+    max_message_size: usize,
+) -> Result<Relay, Error> {
+    // Nothing larger than a client may send reaches the clients from another instance.
+    let config = BridgeConfig::default().max_message_size(max_message_size);
+    let local = relay.clone();
+    let bridge = RedisBridge::start_with_config(url, channel, config, move |message| {
+        local.deliver_local(message)
+    })?;
     Ok(relay.with_broker(std::sync::Arc::new(bridge)))
 }
 
 #[cfg(not(feature = "redis"))]
-fn with_redis(_relay: Relay, _url: &str, _channel: &str) -> Result<Relay, Error> {
+fn with_redis(_: Relay, _: &str, _: &str, _: usize) -> Result<Relay, Error> {
     Err(no_redis())
 }
 
