@@ -11,7 +11,7 @@ use crate::handle::Handle;
 use crate::message::Message;
 
 /// Carries messages to other server instances (other processes, other machines), e.g. the
-/// [`RedisBridge`](crate::RedisBridge).
+/// `redis_bridge::RedisBridge` (feature `redis`).
 ///
 /// [`publish`](Broker::publish) is called on a loop's thread, from a handler: it must never block.
 /// Queue the message for a thread of the broker's own, or drop it when the broker is unreachable.
