@@ -39,6 +39,15 @@ pub struct Cluster {
     servers: Vec<Server>,
 }
 
+impl fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cluster")
+            .field("local_addr", &self.local_addr())
+            .field("loops", &self.len())
+            .finish()
+    }
+}
+
 impl Cluster {
     /// Binds `threads` loops to `addr` (at least one). With port 0 the first loop picks a free
     /// port and the others bind the same one. `SO_REUSEPORT` is turned on when there is more than

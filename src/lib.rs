@@ -55,6 +55,17 @@
 //! - Every limit has a safe default ([`Config`]); bad input gets an HTTP status or a close code
 //!   and ends only its own connection.
 //! - A plain HTTP `GET /` is answered with the built-in test page `websocket.html`.
+//!
+//! ## Cargo features
+//!
+//! - `tls` (default): wss:// with rustls and its ring provider (`Config::tls`, the `tls`
+//!   module, and `rustls` re-exported).
+//! - `cli` (default): what only the `simple-ws-server` command needs (argh, env_logger,
+//!   signal-hook); the library does not use it.
+//! - `redis`: `redis_bridge::RedisBridge`, chat between instances through Redis pub/sub.
+//!
+//! With `default-features = false` the library needs none of rustls, ring, argh, env_logger,
+//! signal-hook or redis.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

@@ -61,6 +61,17 @@ pub struct Relay {
     dropped: Arc<AtomicU64>,
 }
 
+impl std::fmt::Debug for Relay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Relay")
+            .field("loop_index", &self.index)
+            .field("loop_count", &self.loops.len())
+            .field("broker", &self.broker.is_some())
+            .field("dropped", &self.dropped.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
 impl Relay {
     /// A relay among these loops (in loop order); this end is loop 0's.
     pub fn new(loops: Vec<Handle>) -> Relay {

@@ -25,7 +25,7 @@ const TEST_TIME: Duration = Duration::from_secs(120);
 /// Skipped, saying why, where chromium or chromedriver is missing (see tests/common/skip.rs).
 async fn bounded(test: impl Future<Output = ()>) {
     let needs = ["chromium", "chromedriver"];
-    if !skip::have_programs("the browser tests", &needs, "scripts/install/browser") {
+    if !skip::have_programs("this test", &needs, "scripts/install/browser") {
         return;
     }
     tokio::time::timeout(TEST_TIME, test)

@@ -139,6 +139,29 @@ fn threads_zero_is_refused() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("--threads"));
 }
 
+/// Without the `redis` feature the command has no bridge: `--redis` is refused with one line on
+/// stderr and exit status 2, before anything listens. (Run by `scripts/test` on a default build.)
+#[cfg(not(feature = "redis"))]
+#[test]
+fn redis_without_the_redis_feature_is_one_line_and_exit_2() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_simple-ws-server"))
+        .args([
+            "--example",
+            "chat",
+            "--redis",
+            "redis://127.0.0.1/",
+            "--port",
+            "0",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("`redis` feature"), "{stderr}");
+}
+
 /// SIGTERM for an [`Instance`].
 struct Command;
 

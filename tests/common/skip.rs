@@ -27,8 +27,9 @@ pub fn have_programs(test: &str, programs: &[&str], install: &str) -> bool {
     if missing.is_empty() {
         return true;
     }
+    let them = if missing.len() == 1 { "it" } else { "them" };
     let why = format!(
-        "{test} needs {} (not found on PATH; {install} installs it)",
+        "{test} needs {} (not found on PATH; {install} installs {them})",
         missing.join(" and ")
     );
     if std::env::var_os(REQUIRE_EXTERNAL).is_some_and(|v| v == "1") {
