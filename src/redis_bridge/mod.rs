@@ -126,7 +126,9 @@ impl RedisBridge {
     ///
     /// The URL is read by the `redis` crate: `redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]`
     /// (percent-encoded user and password are decoded; the database does not matter to pub/sub),
-    /// `rediss://` for TLS when the `tls` feature is on, `redis+unix:///path` on Unix. Fails
+    /// `rediss://` for TLS when the `tls` feature is on (the server's certificate checked against
+    /// the system's roots, or those of `SSL_CERT_FILE`; ring is installed as the process's rustls
+    /// crypto provider if none is), `redis+unix:///path` on Unix. Fails
     /// only for a URL it cannot use: an unreachable Redis is retried in the background.
     pub fn start(url: &str, channel: &str, relay: Relay) -> Result<RedisBridge> {
         RedisBridge::start_with(url, channel, move |message| relay.deliver_local(message))
@@ -152,6 +154,13 @@ impl RedisBridge {
         deliver: impl Fn(Message) + Send + 'static,
     ) -> Result<RedisBridge> {
         let client = open(url)?;
+        // rediss:// builds its rustls client from the process's default crypto provider, which
+        // rustls cannot choose by itself when a program's graph enables two: make it ring (this
+        // crate's) unless the program has installed one.
+        #[cfg(feature = "tls")]
+        if url.starts_with("rediss:") {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        }
         let instance = RandomState::new().build_hasher().finish() ^ u64::from(std::process::id());
         let (outbox, inbox) = queue::bounded(config.max_queue_bytes);
         let stop = Arc::new(AtomicBool::new(false));

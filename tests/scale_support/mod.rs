@@ -18,6 +18,8 @@ pub fn free_port() -> u16 {
 /// A `redis-server` of the test's own, on 127.0.0.1, killed when dropped.
 pub struct Redis {
     pub port: u16,
+    /// More arguments for redis-server (TLS, a password).
+    extra: Vec<String>,
     child: Option<Child>,
 }
 
@@ -25,6 +27,11 @@ impl Redis {
     /// Starts redis-server on a free port and waits until it answers PING; `None` (the test is
     /// skipped, see [`crate::common::have_programs`]) when redis-server is not installed.
     pub fn start() -> Option<Redis> {
+        Redis::start_with(&[])
+    }
+
+    /// [`start`](Redis::start) with more arguments for redis-server.
+    pub fn start_with(extra: &[&str]) -> Option<Redis> {
         if !crate::common::have_programs("this test", &["redis-server"], "scripts/install/redis") {
             return None;
         }
@@ -32,6 +39,7 @@ impl Redis {
         for _ in 0..5 {
             let mut redis = Redis {
                 port: free_port(),
+                extra: extra.iter().map(|arg| arg.to_string()).collect(),
                 child: None,
             };
             if redis.launch() {
@@ -72,6 +80,7 @@ impl Redis {
         let child = Command::new("redis-server")
             .args(["--port", &self.port.to_string()])
             .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args(&self.extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -131,7 +140,8 @@ fn ping(port: u16) -> bool {
         return false;
     }
     let mut reply = [0u8; 7];
-    stream.read_exact(&mut reply).is_ok() && &reply == b"+PONG\r\n"
+    // A redis with a password answers -NOAUTH: it is up all the same.
+    stream.read_exact(&mut reply).is_ok() && (&reply == b"+PONG\r\n" || &reply == b"-NOAUTH")
 }
 
 /// The `simple-ws-server` binary at `--port 0 --host 127.0.0.1` with these arguments, its log
@@ -145,8 +155,14 @@ pub struct Instance {
 
 impl Instance {
     pub fn start(args: &[&str]) -> Instance {
+        Instance::start_with_env(args, &[])
+    }
+
+    /// [`start`](Instance::start) with more environment variables.
+    pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Instance {
         let mut child = Command::new(env!("CARGO_BIN_EXE_simple-ws-server"))
             .args(args)
+            .envs(env.iter().copied())
             .args(["--port", "0", "--host", "127.0.0.1"])
             // The bridge logs each delivery at debug level: tests wait for them.
             .env("RUST_LOG", "info,simple_ws_server::redis_bridge=debug")
