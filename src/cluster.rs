@@ -1,4 +1,5 @@
-//! One loop per core: N servers on the same port through `SO_REUSEPORT`, each on its own thread.
+//! One loop per core: N servers on the same port through `SO_REUSEPORT` (Unix only), each on its
+//! own thread.
 
 use std::fmt;
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -17,22 +18,41 @@ use crate::server::Server;
 /// A cluster of one loop runs it on the calling thread and costs nothing over a [`Server`].
 ///
 /// ```no_run
-/// use simple_ws_server::{examples::RelayChat, Cluster, Config, Relay};
+/// use simple_ws_server::{ClientContext, Cluster, Config, Handler, Message, Relay};
 ///
-/// // A chat room served by two loops: a line said on one reaches the clients of both.
+/// /// A chat room served by several loops: a line said on one reaches the clients of all.
+/// struct Room(Relay);
+///
+/// impl Handler for Room {
+///     fn on_message(&mut self, ctx: &mut ClientContext<'_>, message: Message) {
+///         ctx.broadcast_others(message.clone()); // this loop's clients
+///         self.0.publish(message); // the other loops' clients
+///     }
+/// }
+///
 /// let cluster = Cluster::bind("127.0.0.1:8000", Config::default(), 2)?;
 /// let relay = Relay::new(cluster.handles());
-/// cluster.run(|index| RelayChat::new(relay.for_loop(index)))?;
+/// cluster.run(|index| Room(relay.for_loop(index)))?;
 /// # Ok::<(), simple_ws_server::Error>(())
 /// ```
 pub struct Cluster {
     servers: Vec<Server>,
 }
 
+impl fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cluster")
+            .field("local_addr", &self.local_addr())
+            .field("loops", &self.len())
+            .finish()
+    }
+}
+
 impl Cluster {
     /// Binds `threads` loops to `addr` (at least one). With port 0 the first loop picks a free
     /// port and the others bind the same one. `SO_REUSEPORT` is turned on when there is more than
-    /// one loop.
+    /// one loop; off Unix, where there is no `SO_REUSEPORT`, more than one loop fails with
+    /// [`Error::Bind`].
     pub fn bind(
         addr: impl ToSocketAddrs + fmt::Debug,
         config: Config,

@@ -1,5 +1,6 @@
 //! Server settings: limits, timeouts and policies, each with a safe default.
 
+#[cfg(feature = "tls")]
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -40,7 +41,7 @@ pub struct Config {
     pub(crate) command_queue: usize,
     pub(crate) serve_page: bool,
     pub(crate) reuse_port: bool,
-    pub(crate) tls: Option<Arc<rustls::ServerConfig>>,
+    pub(crate) tls: Option<crate::stream::TlsConfig>,
 }
 
 impl Default for Config {
@@ -186,6 +187,7 @@ impl Config {
     /// done without blocking inside the loop (it counts against
     /// [`handshake_timeout`](Self::handshake_timeout)). [`tls::load_pem`](crate::tls::load_pem)
     /// builds one from PEM files. Default: none (plain ws://).
+    #[cfg(feature = "tls")]
     pub fn tls(mut self, config: Arc<rustls::ServerConfig>) -> Self {
         self.tls = Some(config);
         self

@@ -176,16 +176,13 @@ impl<H: Handler> EventLoop<H> {
         }
         self.next_generation = self.next_generation.wrapping_add(1);
         let generation = self.next_generation;
-        let stream = match &self.config.tls {
-            None => Stream::Plain(tcp),
-            Some(tls) => match rustls::ServerConnection::new(tls.clone()) {
-                Ok(conn) => Stream::Tls(Box::new(rustls::StreamOwned::new(conn, tcp))),
-                Err(e) => {
-                    warn!("{peer}: cannot start TLS: {e}");
-                    let _ = self.poll.registry().deregister(&mut tcp);
-                    return;
-                }
-            },
+        let stream = match Stream::open(tcp, self.config.tls.as_ref()) {
+            Ok(stream) => stream,
+            Err((mut tcp, e)) => {
+                warn!("{peer}: cannot start TLS: {e}");
+                let _ = self.poll.registry().deregister(&mut tcp);
+                return;
+            }
         };
         entry.insert(Conn::new(stream, peer, generation, self.now));
         // Registering reports data that is already waiting, so no read is needed here.

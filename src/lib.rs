@@ -56,6 +56,17 @@
 //! - Every limit has a safe default ([`Config`]); bad input gets an HTTP status or a close code
 //!   and ends only its own connection.
 //! - A plain HTTP `GET /` is answered with the built-in test page `websocket.html`.
+//!
+//! ## Cargo features
+//!
+//! - `tls` (default): wss:// with rustls and its ring provider (`Config::tls`, the `tls`
+//!   module, and `rustls` re-exported).
+//! - `cli` (default): what only the `simple-ws-server` command needs (argh, env_logger,
+//!   signal-hook); the library does not use it.
+//! - `redis`: `redis_bridge::RedisBridge`, chat between instances through Redis pub/sub.
+//!
+//! With `default-features = false` the library needs none of rustls, ring, argh, env_logger,
+//! signal-hook or redis.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -69,13 +80,13 @@ mod context;
 mod dispatch;
 mod error;
 mod event_loop;
-pub mod examples;
 mod handle;
 mod handler;
 mod http;
 mod message;
 mod outgoing;
 mod read_ahead;
+#[cfg(feature = "redis")]
 pub mod redis_bridge;
 mod relay;
 mod request;
@@ -83,6 +94,7 @@ mod server;
 mod stream;
 mod timeouts;
 mod timer;
+#[cfg(feature = "tls")]
 pub mod tls;
 
 pub use client::ClientId;
@@ -93,9 +105,9 @@ pub use error::{Error, Result};
 pub use handle::Handle;
 pub use handler::Handler;
 pub use message::{CloseReason, Message};
-pub use redis_bridge::RedisBridge;
 pub use relay::{Broker, Relay};
 pub use request::{Decision, Request};
+#[cfg(feature = "tls")]
 pub use rustls;
 pub use server::Server;
 pub use timer::TimerId;

@@ -11,7 +11,7 @@ use crate::handle::Handle;
 use crate::message::Message;
 
 /// Carries messages to other server instances (other processes, other machines), e.g. the
-/// [`RedisBridge`](crate::RedisBridge).
+/// `redis_bridge::RedisBridge` (feature `redis`).
 ///
 /// [`publish`](Broker::publish) is called on a loop's thread, from a handler: it must never block.
 /// Queue the message for a thread of the broker's own, or drop it when the broker is unreachable.
@@ -59,6 +59,17 @@ pub struct Relay {
     loops: Arc<[Handle]>,
     broker: Option<Arc<dyn Broker>>,
     dropped: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for Relay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Relay")
+            .field("loop_index", &self.index)
+            .field("loop_count", &self.loops.len())
+            .field("broker", &self.broker.is_some())
+            .field("dropped", &self.dropped.load(Ordering::Relaxed))
+            .finish()
+    }
 }
 
 impl Relay {

@@ -17,11 +17,19 @@ use crate::handler::Handler;
 /// calling thread.
 ///
 /// ```no_run
-/// use simple_ws_server::{examples::Chat, Config, Server};
+/// use simple_ws_server::{ClientContext, Config, Handler, Message, Server};
+///
+/// struct Echo;
+///
+/// impl Handler for Echo {
+///     fn on_message(&mut self, ctx: &mut ClientContext<'_>, message: Message) {
+///         ctx.send(message);
+///     }
+/// }
 ///
 /// let server = Server::bind("[::]:8000", Config::default())?;
 /// println!("listening on ws://{}/", server.local_addr());
-/// server.run(Chat::default())?;
+/// server.run(Echo)?;
 /// # Ok::<(), simple_ws_server::Error>(())
 /// ```
 pub struct Server {
@@ -109,10 +117,26 @@ fn listen(addr: SocketAddr, backlog: i32, reuse_port: bool) -> std::io::Result<T
     }
     socket.set_reuse_address(true)?;
     if reuse_port {
-        socket.set_reuse_port(true)?;
+        set_reuse_port(&socket)?;
     }
     socket.set_nonblocking(true)?;
     socket.bind(&addr.into())?;
     socket.listen(backlog)?;
     Ok(TcpListener::from_std(socket.into()))
+}
+
+/// `SO_REUSEPORT`: several listeners on one port, the kernel spreading connections among them.
+#[cfg(unix)]
+fn set_reuse_port(socket: &Socket) -> std::io::Result<()> {
+    socket.set_reuse_port(true)
+}
+
+/// Elsewhere there is no `SO_REUSEPORT` (Windows' `SO_REUSEADDR` lets a second listener steal the
+/// port instead of sharing it), so several loops on one port are refused.
+#[cfg(not(unix))]
+fn set_reuse_port(_socket: &Socket) -> std::io::Result<()> {
+    Err(std::io::Error::new(
+        std::io::ErrorKind::Unsupported,
+        "SO_REUSEPORT (several loops on one port) is only available on Unix",
+    ))
 }

@@ -6,13 +6,20 @@
 //! reads: every read that would block returns `WouldBlock`, and TLS output that did not fit in the
 //! socket is written on the next writable event (the connection's `flush`).
 
-use std::io::{self, ErrorKind, Read, Write};
+#[cfg(feature = "tls")]
+use std::io::ErrorKind;
+use std::io::{self, Read, Write};
 use std::net::Shutdown;
 
 use mio::net::TcpStream;
+#[cfg(feature = "tls")]
+use std::sync::Arc;
+
+#[cfg(feature = "tls")]
 use rustls::{ServerConnection, StreamOwned};
 
 /// A TLS connection over a client's TCP socket.
+#[cfg(feature = "tls")]
 pub(crate) type TlsStream = StreamOwned<ServerConnection, TcpStream>;
 
 /// A client's socket as the connection reads and writes it.
@@ -20,14 +27,43 @@ pub(crate) enum Stream {
     /// ws:// — the TCP socket itself.
     Plain(TcpStream),
     /// wss:// — TLS over the TCP socket.
+    #[cfg(feature = "tls")]
     Tls(Box<TlsStream>),
 }
 
+/// What [`Config::tls`](crate::Config::tls) holds: a rustls server configuration.
+#[cfg(feature = "tls")]
+pub(crate) type TlsConfig = Arc<rustls::ServerConfig>;
+
+/// Without the `tls` feature there is no TLS configuration to hold: the setting is always `None`.
+#[cfg(not(feature = "tls"))]
+#[derive(Debug, Clone)]
+pub(crate) enum TlsConfig {}
+
 impl Stream {
+    /// The stream of a newly accepted socket: plain, or at the start of a TLS handshake with
+    /// `tls`. Gives the socket back, with the reason, when TLS cannot start.
+    pub(crate) fn open(
+        tcp: TcpStream,
+        tls: Option<&TlsConfig>,
+    ) -> Result<Stream, (TcpStream, String)> {
+        match tls {
+            None => Ok(Stream::Plain(tcp)),
+            #[cfg(feature = "tls")]
+            Some(tls) => match ServerConnection::new(tls.clone()) {
+                Ok(conn) => Ok(Stream::Tls(Box::new(StreamOwned::new(conn, tcp)))),
+                Err(e) => Err((tcp, e.to_string())),
+            },
+            #[cfg(not(feature = "tls"))]
+            Some(never) => match *never {},
+        }
+    }
+
     /// The TCP socket, to register with the poll.
     pub(crate) fn tcp(&mut self) -> &mut TcpStream {
         match self {
             Stream::Plain(tcp) => tcp,
+            #[cfg(feature = "tls")]
             Stream::Tls(tls) => &mut tls.sock,
         }
     }
@@ -35,6 +71,7 @@ impl Stream {
     /// Sends FIN after everything written so far; reads go on until the peer closes too. A TLS
     /// stream sends its close_notify alert first, when the socket takes it.
     pub(crate) fn shutdown_write(&mut self) {
+        #[cfg(feature = "tls")]
         if let Stream::Tls(tls) = self {
             tls.conn.send_close_notify();
             let _ = write_pending(tls);
@@ -44,6 +81,7 @@ impl Stream {
     }
 }
 
+#[cfg(feature = "tls")]
 impl Drop for Stream {
     /// A TLS peer is told the connection ends on purpose (close_notify), if the socket takes it.
     fn drop(&mut self) {
@@ -56,6 +94,7 @@ impl Drop for Stream {
     }
 }
 
+#[cfg(feature = "tls")]
 /// Writes the TLS records rustls has queued, until they are all out or the socket would block.
 fn write_pending(tls: &mut TlsStream) -> io::Result<()> {
     while tls.conn.wants_write() {
@@ -69,6 +108,7 @@ fn write_pending(tls: &mut TlsStream) -> io::Result<()> {
     Ok(())
 }
 
+#[cfg(feature = "tls")]
 /// Reads plaintext, reading and decrypting records (and answering handshake messages) as needed.
 /// `WouldBlock` once the socket has nothing more; `Ok(0)` after the peer's close_notify.
 fn tls_read(tls: &mut TlsStream, buf: &mut [u8]) -> io::Result<usize> {
@@ -107,6 +147,7 @@ fn tls_read(tls: &mut TlsStream, buf: &mut [u8]) -> io::Result<usize> {
     }
 }
 
+#[cfg(feature = "tls")]
 /// Encrypts plaintext. Accepts nothing while earlier records are still waiting for the socket, so
 /// rustls never buffers more than one write ahead of the socket: the backlog stays in
 /// tungstenite's bounded write buffer. Never returns `Ok(0)` for a non-empty `buf` (tungstenite
@@ -132,6 +173,7 @@ impl Read for Stream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Stream::Plain(tcp) => tcp.read(buf),
+            #[cfg(feature = "tls")]
             Stream::Tls(tls) => tls_read(tls, buf),
         }
     }
@@ -141,6 +183,7 @@ impl Write for Stream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Stream::Plain(tcp) => tcp.write(buf),
+            #[cfg(feature = "tls")]
             Stream::Tls(tls) => tls_write(tls, buf),
         }
     }
@@ -148,6 +191,7 @@ impl Write for Stream {
     fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
         match self {
             Stream::Plain(tcp) => tcp.write_vectored(bufs),
+            #[cfg(feature = "tls")]
             Stream::Tls(tls) => {
                 let buf = bufs.iter().find(|b| !b.is_empty()).map_or(&[][..], |b| b);
                 tls_write(tls, buf)
@@ -160,6 +204,7 @@ impl Write for Stream {
     fn flush(&mut self) -> io::Result<()> {
         match self {
             Stream::Plain(tcp) => tcp.flush(),
+            #[cfg(feature = "tls")]
             Stream::Tls(tls) => {
                 write_pending(tls)?;
                 tls.sock.flush()

@@ -6,6 +6,8 @@
 
 #[path = "browser/harness.rs"]
 mod harness;
+#[path = "common/skip.rs"]
+mod skip;
 
 use std::future::Future;
 use std::time::Duration;
@@ -20,7 +22,12 @@ use harness::{
 const TEST_TIME: Duration = Duration::from_secs(120);
 
 /// Runs one test within `TEST_TIME`; on a timeout its processes die with their guards.
+/// Skipped, saying why, where chromium or chromedriver is missing (see tests/common/skip.rs).
 async fn bounded(test: impl Future<Output = ()>) {
+    let needs = ["chromium", "chromedriver"];
+    if !skip::have_programs("this test", &needs, "scripts/install/browser") {
+        return;
+    }
     tokio::time::timeout(TEST_TIME, test)
         .await
         .unwrap_or_else(|_| panic!("the test took longer than {TEST_TIME:?}"));

@@ -5,8 +5,8 @@ mod common;
 use std::net::Shutdown;
 use std::time::Duration;
 
+use common::examples::Chat;
 use common::*;
-use simple_ws_server::examples::Chat;
 use simple_ws_server::tungstenite::Message;
 use simple_ws_server::Config;
 

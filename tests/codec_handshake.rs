@@ -6,7 +6,7 @@ mod common;
 use std::io::Write;
 
 use common::*;
-use simple_ws_server::examples::Echo;
+use common::examples::Echo;
 use simple_ws_server::Config;
 
 #[test]

@@ -4,8 +4,8 @@ mod common;
 
 use std::io::Write;
 
+use common::examples::Echo;
 use common::*;
-use simple_ws_server::examples::Echo;
 use simple_ws_server::tungstenite::Message;
 use simple_ws_server::Config;
 

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
+use common::examples::Stream;
 use serde_json::Value;
-use simple_ws_server::examples::Stream;
 use simple_ws_server::tungstenite::Message;
 use simple_ws_server::Config;
 

@@ -6,9 +6,9 @@ mod scale_support;
 
 use std::time::Duration;
 
+use common::examples::{Echo, RelayChat};
 use common::*;
 use scale_support::*;
-use simple_ws_server::examples::{Echo, RelayChat};
 use simple_ws_server::tungstenite::Message;
 use simple_ws_server::{Cluster, Config, Error, Relay, Server};
 
@@ -137,6 +137,29 @@ fn threads_zero_is_refused() {
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("--threads"));
+}
+
+/// Without the `redis` feature the command has no bridge: `--redis` is refused with one line on
+/// stderr and exit status 2, before anything listens. (Run by `scripts/test` on a default build.)
+#[cfg(not(feature = "redis"))]
+#[test]
+fn redis_without_the_redis_feature_is_one_line_and_exit_2() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_simple-ws-server"))
+        .args([
+            "--example",
+            "chat",
+            "--redis",
+            "redis://127.0.0.1/",
+            "--port",
+            "0",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("`redis` feature"), "{stderr}");
 }
 
 /// SIGTERM for an [`Instance`].

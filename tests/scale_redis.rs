@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use scale_support::*;
+use simple_ws_server::redis_bridge::{BridgeConfig, RedisBridge, DEFAULT_CHANNEL};
 use simple_ws_server::tungstenite::Message;
+use simple_ws_server::{Broker, Bytes};
 
 const SUBSCRIBED: &str = "redis: subscribed to";
 const OUTAGE: &str = "chat goes on locally";
@@ -59,7 +61,9 @@ fn say(client: &mut Client, text: &str) {
 
 #[test]
 fn two_instances_chat_through_one_redis_each_line_once() {
-    let redis = Redis::start();
+    let Some(redis) = Redis::start() else {
+        return;
+    };
     // Instance A runs two loops, B one: a line crosses loops and instances alike.
     let a = chat(&redis, "2");
     let b = chat(&redis, "1");
@@ -96,7 +100,9 @@ fn two_instances_chat_through_one_redis_each_line_once() {
 
 #[test]
 fn local_chat_survives_redis_and_cross_chat_resumes_when_it_returns() {
-    let mut redis = Redis::start();
+    let Some(mut redis) = Redis::start() else {
+        return;
+    };
     let a = chat(&redis, "1");
     let b = chat(&redis, "1");
     let (mut a1, mut a2, mut b1) = join(&a, &b);
@@ -174,4 +180,62 @@ fn a_bad_redis_url_or_example_is_refused_before_listening() {
         assert!(output.stdout.is_empty(), "{args:?}");
         assert!(String::from_utf8_lossy(&output.stderr).contains("redis"));
     }
+}
+
+/// A message as another instance's bridge tags it: its id, `T` (text), the text.
+fn from_another_instance(text: &str) -> Vec<u8> {
+    let mut bytes = 0x5eed_u64.to_be_bytes().to_vec();
+    bytes.push(b'T');
+    bytes.extend_from_slice(text.as_bytes());
+    bytes
+}
+
+/// Issue 11: a message on the channel larger than `--max-message-size` was relayed to every
+/// client (what no client could have sent), and replies were formatted whole into log lines.
+#[test]
+fn a_message_from_the_channel_over_max_message_size_is_dropped_not_relayed() {
+    let Some(redis) = Redis::start() else {
+        return;
+    };
+    let a = Instance::start(&[
+        "--example",
+        "chat",
+        "--redis",
+        &redis.url(),
+        "--max-message-size",
+        "1000",
+    ]);
+    a.wait_for(SUBSCRIBED, 1, Duration::from_secs(10));
+    let mut client = connect(a.addr);
+    publish(
+        redis.port,
+        DEFAULT_CHANNEL,
+        &from_another_instance(&"x".repeat(5000)),
+    );
+    publish(redis.port, DEFAULT_CHANNEL, &from_another_instance("after"));
+    // The next thing the client hears is the small one: the large one was never relayed.
+    assert_eq!(recv_text(&mut client), "after");
+    a.wait_for("over max_message_size (1000)", 1, Duration::from_secs(10));
+    let longest = a.log().iter().map(String::len).max().unwrap_or(0);
+    assert!(longest < 1000, "a log line of {longest} bytes");
+}
+
+/// Issue 11: the publish queue was bounded by count (8192 messages of up to 1 MiB each, 8 GiB),
+/// not by bytes.
+#[test]
+fn the_publish_queue_is_bounded_in_bytes() {
+    // A "Redis" that accepts and never answers: the publisher waits on its first reply (at most
+    // one batch taken off the queue), so what the test pushes stays queued.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("redis://{}/", silent.local_addr().unwrap());
+    let config = BridgeConfig::default().max_queue_bytes(100_000);
+    let bridge = RedisBridge::start_with_config(&url, "test", config, |_| {}).unwrap();
+    let message = simple_ws_server::Message::Binary(Bytes::from(vec![0u8; 10_000]));
+    for _ in 0..100 {
+        bridge.publish(&message);
+    }
+    // 100 kB hold 9 such messages; a first batch may have been taken before the queue filled.
+    let dropped = bridge.dropped_outgoing();
+    assert!((80..100).contains(&dropped), "dropped {dropped} of 100");
+    drop(bridge);
 }

@@ -9,8 +9,8 @@ use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
+use common::examples::Echo;
 use common::*;
-use simple_ws_server::examples::Echo;
 use simple_ws_server::Config;
 
 fn echo_server() -> TestServer {

@@ -8,8 +8,8 @@ use std::net::Shutdown;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::examples::Echo;
 use common::*;
-use simple_ws_server::examples::Echo;
 use simple_ws_server::tungstenite::{self, Message};
 use simple_ws_server::{ClientContext, CloseReason, Config, Decision, Handler, Request};
 

@@ -9,8 +9,8 @@ use std::net::Shutdown;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::examples::Echo;
 use common::*;
-use simple_ws_server::examples::Echo;
 use simple_ws_server::rustls::version::{TLS12, TLS13};
 use simple_ws_server::rustls::ProtocolVersion;
 use simple_ws_server::tungstenite::Message;

@@ -5,10 +5,20 @@
 #![allow(dead_code)] // Each test crate uses a different subset of these helpers.
 
 mod binary;
+/// The command's demo handlers (modules of the binary, not of the library), run in-process by the
+/// tests of echo and chat: the same code the command runs.
+#[allow(unused_imports)] // Each test crate uses a different subset of the handlers.
+#[path = "../../src/bin/simple-ws-server/examples/mod.rs"]
+pub mod examples;
+mod skip;
+#[cfg(feature = "tls")]
 mod tls;
 #[allow(unused_imports)] // Only the tests of the binary use these.
 pub use binary::*;
+#[allow(unused_imports)] // Only the tests that need outside programs use these.
+pub use skip::*;
 #[allow(unused_imports)] // Only the TLS tests use these.
+#[cfg(feature = "tls")]
 pub use tls::*;
 
 use std::io::{Read, Write};

@@ -18,20 +18,32 @@ pub fn free_port() -> u16 {
 /// A `redis-server` of the test's own, on 127.0.0.1, killed when dropped.
 pub struct Redis {
     pub port: u16,
+    /// More arguments for redis-server (TLS, a password).
+    extra: Vec<String>,
     child: Option<Child>,
 }
 
 impl Redis {
-    /// Starts redis-server on a free port and waits until it answers PING.
-    pub fn start() -> Redis {
+    /// Starts redis-server on a free port and waits until it answers PING; `None` (the test is
+    /// skipped, see [`crate::common::have_programs`]) when redis-server is not installed.
+    pub fn start() -> Option<Redis> {
+        Redis::start_with(&[])
+    }
+
+    /// [`start`](Redis::start) with more arguments for redis-server.
+    pub fn start_with(extra: &[&str]) -> Option<Redis> {
+        if !crate::common::have_programs("this test", &["redis-server"], "scripts/install/redis") {
+            return None;
+        }
         // A port found free can be taken by someone else before redis binds it: try a few.
         for _ in 0..5 {
             let mut redis = Redis {
                 port: free_port(),
+                extra: extra.iter().map(|arg| arg.to_string()).collect(),
                 child: None,
             };
             if redis.launch() {
-                return redis;
+                return Some(redis);
             }
         }
         panic!("redis-server did not start (is it installed? scripts/install/redis)");
@@ -68,6 +80,7 @@ impl Redis {
         let child = Command::new("redis-server")
             .args(["--port", &self.port.to_string()])
             .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args(&self.extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -97,6 +110,26 @@ impl Drop for Redis {
     }
 }
 
+/// Publishes `payload` on `channel` of the redis on this port, as any client of it could.
+pub fn publish(port: u16, channel: &str, payload: &[u8]) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to redis");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut command =
+        format!("*3\r\n$7\r\nPUBLISH\r\n${}\r\n{channel}\r\n", channel.len()).into_bytes();
+    command.extend_from_slice(format!("${}\r\n", payload.len()).as_bytes());
+    command.extend_from_slice(payload);
+    command.extend_from_slice(b"\r\n");
+    stream.write_all(&command).expect("send PUBLISH");
+    let mut reply = [0u8; 1];
+    stream.read_exact(&mut reply).expect("PUBLISH answered");
+    assert_eq!(
+        &reply, b":",
+        "PUBLISH answers with the number of subscribers"
+    );
+}
+
 /// Whether a redis answers PING on this port.
 fn ping(port: u16) -> bool {
     let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
@@ -107,7 +140,8 @@ fn ping(port: u16) -> bool {
         return false;
     }
     let mut reply = [0u8; 7];
-    stream.read_exact(&mut reply).is_ok() && &reply == b"+PONG\r\n"
+    // A redis with a password answers -NOAUTH: it is up all the same.
+    stream.read_exact(&mut reply).is_ok() && (&reply == b"+PONG\r\n" || &reply == b"-NOAUTH")
 }
 
 /// The `simple-ws-server` binary at `--port 0 --host 127.0.0.1` with these arguments, its log
@@ -121,8 +155,14 @@ pub struct Instance {
 
 impl Instance {
     pub fn start(args: &[&str]) -> Instance {
+        Instance::start_with_env(args, &[])
+    }
+
+    /// [`start`](Instance::start) with more environment variables.
+    pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Instance {
         let mut child = Command::new(env!("CARGO_BIN_EXE_simple-ws-server"))
             .args(args)
+            .envs(env.iter().copied())
             .args(["--port", "0", "--host", "127.0.0.1"])
             // The bridge logs each delivery at debug level: tests wait for them.
             .env("RUST_LOG", "info,simple_ws_server::redis_bridge=debug")

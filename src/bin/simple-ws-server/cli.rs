@@ -1,10 +1,10 @@
 //! The command line: flags, and the library [`Config`] they make.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use argh::FromArgs;
-use simple_ws_server::{tls, Config, Error};
+use simple_ws_server::{Config, Error};
 
 /// A WebSocket server in the spirit of Python's SimpleWebSocketServer. Serves a test page at
 /// http://HOST:PORT/ and WebSockets on the same port.
@@ -91,10 +91,7 @@ pub struct Args {
     pub redis: Option<String>,
 
     /// the Redis channel chat lines are published on (default: simple-ws-server:chat)
-    #[argh(
-        option,
-        default = "String::from(simple_ws_server::redis_bridge::DEFAULT_CHANNEL)"
-    )]
+    #[argh(option, default = "String::from(DEFAULT_REDIS_CHANNEL)")]
     pub redis_channel: String,
 }
 
@@ -146,8 +143,26 @@ impl Args {
             config = config.allow_origin(origin);
         }
         if self.ssl {
-            config = config.tls(tls::load_pem(&self.cert, &self.key)?);
+            config = with_tls(config, &self.cert, &self.key)?;
         }
         Ok(config)
     }
+}
+
+/// The channel the chat publishes on with --redis (the library's
+/// `redis_bridge::DEFAULT_CHANNEL`, kept here so the flag exists in every build).
+const DEFAULT_REDIS_CHANNEL: &str = "simple-ws-server:chat";
+
+/// The settings, serving wss:// with this certificate and key.
+#[cfg(feature = "tls")]
+fn with_tls(config: Config, cert: &Path, key: &Path) -> Result<Config, Error> {
+    Ok(config.tls(simple_ws_server::tls::load_pem(cert, key)?))
+}
+
+/// Without the `tls` feature, --ssl is refused at once.
+#[cfg(not(feature = "tls"))]
+fn with_tls(_config: Config, _cert: &Path, _key: &Path) -> Result<Config, Error> {
+    Err(Error::Config(
+        "--ssl needs a build with the `tls` feature (on by default)".into(),
+    ))
 }

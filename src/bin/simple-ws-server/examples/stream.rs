@@ -2,16 +2,12 @@ use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
-use crate::{ClientContext, CloseReason, Context, Handler, Message, Request, TimerId};
+use simple_ws_server::{ClientContext, CloseReason, Context, Handler, Message, Request, TimerId};
 
 /// Live data: several times a second the server pushes a measurement of itself to every
 /// client, and the built-in page draws it as a moving chart.
 ///
 /// Each sample is one text message, a JSON object on one line:
-///
-/// ```text
-/// {"stream":"sample","seq":42,"t_ms":8400,"clients":2,"in_per_s":0.0,"out_per_s":10.0,"signal":0.7071}
-/// ```
 ///
 /// - `seq` counts samples from 1, `t_ms` is the sample's time in milliseconds since the first
 ///   client connected;
@@ -24,13 +20,6 @@ use crate::{ClientContext, CloseReason, Context, Handler, Message, Request, Time
 /// [`interval`](Stream::with_interval) (200 ms, 5 per second, by default), scheduled from the
 /// first sample's time so the cadence does not drift. The timer runs only while clients are
 /// connected. A message from a client is sent back to it, as the echo example does.
-///
-/// ```no_run
-/// use simple_ws_server::{examples::Stream, Config, Server};
-///
-/// Server::bind("127.0.0.1:8000", Config::default())?.run(Stream::default())?;
-/// # Ok::<(), simple_ws_server::Error>(())
-/// ```
 #[derive(Debug)]
 pub struct Stream {
     interval: Duration,
@@ -54,14 +43,6 @@ impl Default for Stream {
 
 impl Stream {
     /// Samples every `interval` (at least a millisecond) instead of every 200 ms.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use simple_ws_server::examples::Stream;
-    ///
-    /// let ten_per_second = Stream::with_interval(Duration::from_millis(100));
-    /// # let _ = ten_per_second;
-    /// ```
     pub fn with_interval(interval: Duration) -> Self {
         Stream {
             interval: interval.max(Duration::from_millis(1)),

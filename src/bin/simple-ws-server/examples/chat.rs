@@ -1,4 +1,4 @@
-use crate::{ClientContext, CloseReason, Handler, Message, Relay, Request};
+use simple_ws_server::{ClientContext, CloseReason, Handler, Message, Relay, Request};
 
 /// The original's chat room: every client hears every other.
 ///
@@ -8,13 +8,6 @@ use crate::{ClientContext, CloseReason, Handler, Message, Relay, Request};
 /// - When a client leaves, however it leaves, the rest get `<ip> - disconnected`.
 ///
 /// `<ip>` is the client's bare IP address (IPv4 for IPv4 clients of a dual-stack server).
-///
-/// ```no_run
-/// use simple_ws_server::{examples::Chat, Config, Server};
-///
-/// Server::bind("127.0.0.1:8000", Config::default())?.run(Chat)?;
-/// # Ok::<(), simple_ws_server::Error>(())
-/// ```
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Chat;
 
@@ -47,21 +40,12 @@ fn said(ctx: &ClientContext<'_>, message: Message) -> Message {
     }
 }
 
-/// [`Chat`] for a server of several loops ([`Cluster`](crate::Cluster)) or several instances
-/// (through a [`RedisBridge`](crate::RedisBridge)): the same lines, also published through a
+/// [`Chat`] for a server of several loops ([`Cluster`](simple_ws_server::Cluster)) or several instances
+/// (through a `RedisBridge`): the same lines, also published through a
 /// [`Relay`] so that the clients of every loop and instance hear them, each exactly once.
 ///
 /// Each client's arrival is also logged at info level as `loop N: <peer> connected`, naming the
 /// loop that accepted it.
-///
-/// ```no_run
-/// use simple_ws_server::{examples::RelayChat, Cluster, Config, Relay};
-///
-/// let cluster = Cluster::bind("127.0.0.1:8000", Config::default(), 2)?;
-/// let relay = Relay::new(cluster.handles());
-/// cluster.run(|index| RelayChat::new(relay.for_loop(index)))?;
-/// # Ok::<(), simple_ws_server::Error>(())
-/// ```
 #[derive(Clone)]
 pub struct RelayChat {
     relay: Relay,

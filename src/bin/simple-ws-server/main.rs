@@ -1,15 +1,17 @@
-//! The `simple-ws-server` command: runs a built-in example server.
+//! The `simple-ws-server` command: runs a built-in example server (the demo handlers in
+//! `examples/`, written against the library's public API only). Built with the `cli` feature.
 
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::process::ExitCode;
 
 use argh::FromArgs;
-use simple_ws_server::{
-    examples, Cluster, Config, Error, Handle, Handler, RedisBridge, Relay, Server,
-};
+#[cfg(feature = "redis")]
+use simple_ws_server::redis_bridge::{BridgeConfig, RedisBridge};
+use simple_ws_server::{Cluster, Config, Error, Handle, Handler, Relay, Server};
 
 mod cli;
+mod examples;
 use cli::Args;
 
 fn main() -> ExitCode {
@@ -61,9 +63,10 @@ fn run(args: Args) -> Result<(), Error> {
                 "--redis works with --example chat only".into(),
             ));
         }
-        simple_ws_server::redis_bridge::check_url(url)?;
+        check_redis_url(url)?;
     }
     let config = args.config()?.reuse_port(args.threads > 1);
+    let max_message_size = config.get_max_message_size();
     let (ws, http) = if config.is_tls() {
         ("wss", "https")
     } else {
@@ -85,20 +88,17 @@ fn run(args: Args) -> Result<(), Error> {
     drop(handler);
     let cluster = Cluster::from_server(server, args.threads)?;
     stop_on_signals(cluster.handles())?;
-    scale_out(cluster, &args)
+    scale_out(cluster, &args, max_message_size)
 }
 
 /// Runs the example on every loop of the cluster; chat lines go through a [`Relay`] to every
 /// loop, and through Redis to other instances with --redis.
-fn scale_out(cluster: Cluster, args: &Args) -> Result<(), Error> {
+fn scale_out(cluster: Cluster, args: &Args, max_message_size: usize) -> Result<(), Error> {
     match args.example.as_str() {
         "chat" => {
             let relay = Relay::new(cluster.handles());
             let relay = match &args.redis {
-                Some(url) => {
-                    let bridge = RedisBridge::start(url, &args.redis_channel, relay.clone())?;
-                    relay.with_broker(std::sync::Arc::new(bridge))
-                }
+                Some(url) => with_redis(relay, url, &args.redis_channel, max_message_size)?,
                 None => relay,
             };
             cluster.run(|index| examples::RelayChat::new(relay.for_loop(index)))
@@ -107,6 +107,48 @@ fn scale_out(cluster: Cluster, args: &Args) -> Result<(), Error> {
         "stream" => cluster.run(|_| examples::Stream::default()),
         other => Err(Error::Config(format!("unknown example {other:?}"))),
     }
+}
+
+/// Checks a --redis URL before anything is bound.
+#[cfg(feature = "redis")]
+fn check_redis_url(url: &str) -> Result<(), Error> {
+    simple_ws_server::redis_bridge::check_url(url)
+}
+
+/// Without the `redis` feature, --redis is refused at once.
+#[cfg(not(feature = "redis"))]
+fn check_redis_url(_url: &str) -> Result<(), Error> {
+    Err(no_redis())
+}
+
+#[cfg(not(feature = "redis"))]
+fn no_redis() -> Error {
+    Error::Config(
+        "--redis needs a build with the `redis` feature (cargo install simple-ws-server --features redis)"
+            .into(),
+    )
+}
+
+/// The relay, with a Redis bridge to other instances as its broker.
+#[cfg(feature = "redis")]
+fn with_redis(
+    relay: Relay,
+    url: &str,
+    channel: &str,
+    max_message_size: usize,
+) -> Result<Relay, Error> {
+    // Nothing larger than a client may send reaches the clients from another instance.
+    let config = BridgeConfig::default().max_message_size(max_message_size);
+    let local = relay.clone();
+    let bridge = RedisBridge::start_with_config(url, channel, config, move |message| {
+        local.deliver_local(message)
+    })?;
+    Ok(relay.with_broker(std::sync::Arc::new(bridge)))
+}
+
+#[cfg(not(feature = "redis"))]
+fn with_redis(_: Relay, _: &str, _: &str, _: usize) -> Result<Relay, Error> {
+    Err(no_redis())
 }
 
 /// Binds the given host, or all interfaces (dual-stack, falling back to IPv4 alone where the
@@ -148,7 +190,14 @@ fn display_host(host: Option<&str>, ip: IpAddr) -> String {
     }
 }
 
+/// Off Unix the signals are not caught: Ctrl-C ends the process at once.
+#[cfg(not(unix))]
+fn stop_on_signals(_handles: Vec<Handle>) -> Result<(), Error> {
+    Ok(())
+}
+
 /// Ctrl-C and SIGTERM stop the server gracefully through its handles (one per loop).
+#[cfg(unix)]
 fn stop_on_signals(handles: Vec<Handle>) -> Result<(), Error> {
     use signal_hook::consts::{SIGINT, SIGTERM};
     let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]).map_err(|source| {

@@ -1,5 +1,5 @@
 //! The built-in handlers that `simple-ws-server --example NAME` runs; each is also a short
-//! example of the [`Handler`](crate::Handler) API.
+//! example of the [`Handler`](simple_ws_server::Handler) API.
 
 mod chat;
 mod echo;

@@ -1,0 +1,256 @@
+//! The bridge's two threads, one Redis connection each, and how they report an outage.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{RecvTimeoutError, TryRecvError};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use log::{debug, info, warn};
+
+use super::queue::QueueReceiver;
+
+/// Commands written to Redis at once (one pipeline), their replies read after.
+const PUBLISH_BATCH: usize = 256;
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long a reply may take.
+const REPLY_TIMEOUT: Duration = Duration::from_secs(5);
+/// How often the threads look at the stop flag and at their connection while idle.
+const TICK: Duration = Duration::from_millis(250);
+/// A subscription silent this long is pinged; a ping not answered within `REPLY_TIMEOUT` ends
+/// it. (The publisher pings at every idle tick.)
+const KEEPALIVE: Duration = Duration::from_secs(5);
+const BACKOFF_MIN: Duration = Duration::from_millis(100);
+const BACKOFF_MAX: Duration = Duration::from_secs(2);
+/// Longest error text put in a log line: an error can quote what Redis answered.
+const MAX_LOGGED: usize = 200;
+
+/// An error as a short line: never a whole reply from Redis.
+pub(super) fn brief(err: &redis::RedisError) -> String {
+    let text = err.to_string();
+    if text.len() <= MAX_LOGGED {
+        return text;
+    }
+    let mut end = MAX_LOGGED;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}... ({} bytes)", &text[..end], text.len())
+}
+
+/// Whether the connection is unusable after `err` (else it was a refusal of one command).
+fn is_fatal(err: &redis::RedisError) -> bool {
+    err.is_io_error()
+        || err.is_timeout()
+        || err.is_connection_dropped()
+        || err.is_unrecoverable_error()
+}
+
+/// Where Redis is, and whether each connection is up; logs an outage once, and its end once.
+pub(super) struct Link {
+    client: redis::Client,
+    /// The URL without credentials.
+    shown: String,
+    /// Publisher, subscriber.
+    up: [AtomicBool; 2],
+    outage: AtomicBool,
+}
+
+const PUBLISHER: usize = 0;
+const SUBSCRIBER: usize = 1;
+
+impl Link {
+    pub(super) fn new(client: redis::Client, shown: String) -> Link {
+        Link {
+            client,
+            shown,
+            up: [AtomicBool::new(false), AtomicBool::new(false)],
+            outage: AtomicBool::new(false),
+        }
+    }
+
+    /// A connection (authenticated when the URL has a password) with our timeouts.
+    fn connect(&self) -> redis::RedisResult<redis::Connection> {
+        let conn = self.client.get_connection_with_timeout(CONNECT_TIMEOUT)?;
+        conn.set_read_timeout(Some(REPLY_TIMEOUT))?;
+        conn.set_write_timeout(Some(REPLY_TIMEOUT))?;
+        Ok(conn)
+    }
+
+    fn failed(&self, side: usize, err: &redis::RedisError) {
+        self.up[side].store(false, Ordering::Release);
+        if !self.outage.swap(true, Ordering::AcqRel) {
+            warn!(
+                "redis: {} unreachable ({}); chat goes on locally, reconnecting in the background",
+                self.shown,
+                brief(err)
+            );
+        } else {
+            debug!("redis: {} still unreachable: {}", self.shown, brief(err));
+        }
+    }
+
+    fn connected(&self, side: usize) {
+        self.up[side].store(true, Ordering::Release);
+        let both = self.up.iter().all(|up| up.load(Ordering::Acquire));
+        if both && self.outage.swap(false, Ordering::AcqRel) {
+            info!(
+                "redis: {} reachable again; relaying between instances resumes",
+                self.shown
+            );
+        }
+    }
+}
+
+/// Sleeps `backoff` in ticks, returning early (with `false`) when stopped.
+fn pause(backoff: Duration, stop: &AtomicBool) -> bool {
+    let until = Instant::now() + backoff;
+    while Instant::now() < until {
+        if stop.load(Ordering::Acquire) {
+            return false;
+        }
+        std::thread::sleep(TICK.min(until.saturating_duration_since(Instant::now())));
+    }
+    !stop.load(Ordering::Acquire)
+}
+
+pub(super) struct Publisher {
+    pub(super) link: Arc<Link>,
+    pub(super) channel: String,
+    pub(super) inbox: QueueReceiver,
+    pub(super) stop: Arc<AtomicBool>,
+}
+
+impl Publisher {
+    pub(super) fn run(self) {
+        let mut backoff = BACKOFF_MIN;
+        while !self.stop.load(Ordering::Acquire) {
+            let err = match self.link.connect() {
+                Ok(mut conn) => {
+                    self.link.connected(PUBLISHER);
+                    backoff = BACKOFF_MIN;
+                    match self.serve(&mut conn) {
+                        Ok(()) => return,
+                        Err(err) => err,
+                    }
+                }
+                Err(err) => err,
+            };
+            self.link.failed(PUBLISHER, &err);
+            // What is published during an outage is lost, as Redis pub/sub would lose it.
+            loop {
+                match self.inbox.try_recv() {
+                    Ok(_) => continue,
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => return,
+                }
+            }
+            if !pause(backoff, &self.stop) {
+                return;
+            }
+            backoff = (backoff * 2).min(BACKOFF_MAX);
+        }
+    }
+
+    /// Publishes until the connection fails (`Err`) or the bridge is dropped or stopped (`Ok`).
+    fn serve(&self, conn: &mut redis::Connection) -> redis::RedisResult<()> {
+        loop {
+            let first = match self.inbox.recv_timeout(TICK) {
+                Ok(payload) => payload,
+                Err(RecvTimeoutError::Timeout) => {
+                    if self.stop.load(Ordering::Acquire) {
+                        return Ok(());
+                    }
+                    // Notice a dead Redis while idle (within a tick, as the subscriber does), not
+                    // with the next message, which would be lost on the dead connection.
+                    redis::cmd("PING").query::<redis::Value>(conn)?;
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => return Ok(()),
+            };
+            let mut pipe = redis::pipe();
+            pipe.cmd("PUBLISH").arg(&self.channel).arg(first).ignore();
+            for _ in 1..PUBLISH_BATCH {
+                match self.inbox.try_recv() {
+                    Ok(payload) => {
+                        pipe.cmd("PUBLISH").arg(&self.channel).arg(payload).ignore();
+                    }
+                    Err(_) => break,
+                }
+            }
+            match pipe.query::<()>(conn) {
+                Ok(()) => {}
+                Err(err) if is_fatal(&err) => return Err(err),
+                Err(err) => warn!("redis: PUBLISH failed: {}", brief(&err)),
+            }
+        }
+    }
+}
+
+/// What the subscriber does with each message's payload.
+pub(super) type Receive = Box<dyn Fn(&[u8]) + Send>;
+
+pub(super) struct Subscriber {
+    pub(super) link: Arc<Link>,
+    pub(super) channel: String,
+    pub(super) stop: Arc<AtomicBool>,
+    /// Called with each message's payload.
+    pub(super) receive: Receive,
+}
+
+impl Subscriber {
+    pub(super) fn run(self) {
+        let mut backoff = BACKOFF_MIN;
+        while !self.stop.load(Ordering::Acquire) {
+            let result = self
+                .link
+                .connect()
+                .and_then(|mut conn| self.serve(&mut conn, &mut backoff));
+            match result {
+                Ok(()) => return,
+                Err(err) => self.link.failed(SUBSCRIBER, &err),
+            }
+            if !pause(backoff, &self.stop) {
+                return;
+            }
+            backoff = (backoff * 2).min(BACKOFF_MAX);
+        }
+    }
+
+    /// Subscribes and delivers until the connection fails (`Err`) or the bridge stops (`Ok`).
+    fn serve(
+        &self,
+        conn: &mut redis::Connection,
+        backoff: &mut Duration,
+    ) -> redis::RedisResult<()> {
+        let mut pubsub = conn.as_pubsub();
+        pubsub.subscribe(&self.channel)?;
+        info!(
+            "redis: subscribed to {:?} on {}",
+            self.channel, self.link.shown
+        );
+        self.link.connected(SUBSCRIBER);
+        *backoff = BACKOFF_MIN;
+        pubsub.set_read_timeout(Some(TICK))?;
+        let mut heard = Instant::now();
+        loop {
+            match pubsub.get_message() {
+                Ok(message) => {
+                    heard = Instant::now();
+                    (self.receive)(message.get_payload_bytes());
+                }
+                Err(err) if err.is_timeout() => {
+                    if self.stop.load(Ordering::Acquire) {
+                        return Ok(());
+                    }
+                    if heard.elapsed() >= KEEPALIVE {
+                        pubsub.set_read_timeout(Some(REPLY_TIMEOUT))?;
+                        pubsub.ping::<redis::Value>()?;
+                        pubsub.set_read_timeout(Some(TICK))?;
+                        heard = Instant::now();
+                    }
+                }
+                Err(err) => return Err(err),
+            }
+        }
+    }
+}
