@@ -97,6 +97,8 @@ pub(crate) struct Conn {
     pub(crate) out: Vec<u8>,
     /// How much of `out` the socket has taken.
     pub(crate) out_sent: usize,
+    /// Flow control: above the high-water mark, paused (see `flow.rs`).
+    pub(crate) flow: crate::flow::ConnFlow,
 }
 
 pub(crate) fn would_block(err: &WsError) -> bool {
@@ -124,6 +126,7 @@ impl Conn {
             framing: Framing::default(),
             out: Vec::new(),
             out_sent: 0,
+            flow: Default::default(),
         }
     }
 

@@ -62,7 +62,7 @@ impl Conn {
     }
 
     /// Bytes queued for the client and not yet taken by the socket.
-    fn backlog(&self) -> usize {
+    pub(crate) fn backlog(&self) -> usize {
         self.out.len() - self.out_sent
     }
 
