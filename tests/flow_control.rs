@@ -87,7 +87,9 @@ fn a_slow_but_steady_reader_in_chat_gets_every_message() {
     });
     // About 30 MB/s at most: slower than the sender on loopback.
     read_numbered(&mut reader, COUNT, Duration::from_millis(2));
-    let mut sender = sending.join().expect("the sender was never blocked for 10 s");
+    let mut sender = sending
+        .join()
+        .expect("the sender was never blocked for 10 s");
     // Both are still connected: the reader can talk, and the sender hears it.
     reader.send(Message::text("thanks")).unwrap();
     assert_eq!(recv_text(&mut sender), "127.0.0.1 - thanks");
@@ -126,7 +128,10 @@ impl Handler for Room {
     fn on_message(&mut self, ctx: &mut ClientContext<'_>, message: ServerMessage) {
         if message.as_text() == Some("stats") {
             let stats = ctx.flow_stats();
-            ctx.send(format!("{} {} {}", stats.pauses, stats.dropped, stats.stalled));
+            ctx.send(format!(
+                "{} {} {}",
+                stats.pauses, stats.dropped, stats.stalled
+            ));
         } else {
             ctx.broadcast_others(message);
         }

@@ -153,7 +153,8 @@ fn huge_durations_never_panic() {
     }
     // A close the server starts (a protocol error) sets a close deadline too.
     let mut bad = raw_upgrade(server.addr);
-    bad.write_all(&frame(0x1, true, b"unmasked", false)).unwrap();
+    bad.write_all(&frame(0x1, true, b"unmasked", false))
+        .unwrap();
     assert_eq!(read_close_code(&mut bad), 1002);
     let mut client = connect(server.addr);
     assert_echoes(&mut client, "still serving");
