@@ -10,7 +10,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
-use simple_ws_server::tungstenite::Message;
 use simple_ws_server::{ClientContext, Config, Handler, Message as ServerMessage};
 
 /// Echoes text; binary messages (the flood) get no answer, so the flooder is never slowed by
