@@ -251,3 +251,25 @@ fn on_drain_lets_a_handler_stream_within_the_mark() {
     // The first call queued 8 messages and saw them counted: 8 x (64 KiB + 10).
     assert_eq!(seen[0], format!("buffered {}", 8 * ((64 << 10) + 10)));
 }
+
+/// Under pace, sends with no sender to slow (here from a `Handle`) still meet the hard limit: a
+/// client that never reads is closed with 1008 when its backlog passes `max_backlog`.
+#[test]
+fn with_no_sender_to_slow_the_hard_limit_still_closes() {
+    let server = TestServer::start(Room, Config::default());
+    let mut never = raw_upgrade(server.addr);
+    let chunk = vec![3u8; 64 << 10];
+    let mut sent = 0;
+    let start = Instant::now();
+    while sent < 400 {
+        match server.handle.broadcast(chunk.clone()) {
+            Ok(()) => sent += 1,
+            Err(simple_ws_server::Error::QueueFull) => std::thread::sleep(Duration::from_millis(1)),
+            Err(e) => panic!("{e}"),
+        }
+        assert!(start.elapsed() < IO_TIMEOUT);
+    }
+    let (code, reason) = close_frame_of(&mut never).expect("a close frame");
+    assert_eq!(code, 1008);
+    assert!(reason.contains("backlog limit"), "{reason}");
+}
