@@ -115,10 +115,13 @@ impl Config {
         self
     }
 
-    /// Most bytes queued for one client that is not reading them. A client whose backlog would
-    /// pass it is closed with 1008 (policy violation), or dropped when even that cannot be
-    /// queued, so one slow reader never grows the server's memory. Default: twice
-    /// [`max_message_size`](Self::max_message_size) plus 64 KiB.
+    /// Most bytes queued for one client that is not reading them: the hard limit, under every
+    /// [`backpressure`](Self::backpressure) policy. A client whose backlog would pass it is
+    /// closed with 1008 (policy violation), or dropped when even that cannot be queued, so one
+    /// slow reader never grows the server's memory. Under [`Backpressure::Pace`] it is met only
+    /// by sends with no sender to slow (from a [`Handle`](crate::Handle), a timer) or by many
+    /// senders at once. Default: twice [`max_message_size`](Self::max_message_size) plus
+    /// 64 KiB.
     pub fn max_backlog(mut self, bytes: usize) -> Self {
         self.max_backlog = Some(bytes);
         self
