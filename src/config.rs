@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
+use crate::flow::Backpressure;
 
 const KIB: usize = 1024;
 const MIB: usize = 1024 * KIB;
@@ -32,6 +33,10 @@ pub struct Config {
     pub(crate) max_connections: usize,
     pub(crate) read_buffer_size: usize,
     pub(crate) max_backlog: Option<usize>,
+    pub(crate) backpressure: Backpressure,
+    pub(crate) high_water_mark: Option<usize>,
+    pub(crate) low_water_mark: Option<usize>,
+    pub(crate) stall_timeout: Duration,
     pub(crate) handshake_timeout: Duration,
     pub(crate) idle_timeout: Option<Duration>,
     pub(crate) pong_timeout: Duration,
@@ -53,6 +58,10 @@ impl Default for Config {
             max_connections: 10_000,
             read_buffer_size: 256,
             max_backlog: None,
+            backpressure: Backpressure::Pace,
+            high_water_mark: None,
+            low_water_mark: None,
+            stall_timeout: Duration::from_secs(5),
             handshake_timeout: Duration::from_secs(10),
             idle_timeout: Some(Duration::from_secs(30)),
             pong_timeout: Duration::from_secs(30),
@@ -107,12 +116,51 @@ impl Config {
         self
     }
 
-    /// Most bytes queued for one client that is not reading them. A client whose backlog would
-    /// pass it is closed with 1008 (policy violation), or dropped when even that cannot be
-    /// queued, so one slow reader never grows the server's memory. Default: twice
-    /// [`max_message_size`](Self::max_message_size) plus 64 KiB.
+    /// Most bytes queued for one client that is not reading them: the hard limit, under every
+    /// [`backpressure`](Self::backpressure) policy. A client whose backlog would pass it is
+    /// closed with 1008 (policy violation), or dropped when even that cannot be queued, so one
+    /// slow reader never grows the server's memory. Under [`Backpressure::Pace`] it is met only
+    /// by sends with no sender to slow (from a [`Handle`](crate::Handle), a timer) or by many
+    /// senders at once. Default: twice [`max_message_size`](Self::max_message_size) plus
+    /// 64 KiB.
     pub fn max_backlog(mut self, bytes: usize) -> Self {
         self.max_backlog = Some(bytes);
+        self
+    }
+
+    /// What happens when a client reads more slowly than others send to it: slow the senders
+    /// ([`Backpressure::Pace`]), close the reader at the backlog limit
+    /// ([`Backpressure::Close`]), or skip messages to it ([`Backpressure::Drop`]). See
+    /// [`Backpressure`] for the trade-offs. Default: [`Backpressure::Pace`].
+    pub fn backpressure(mut self, policy: Backpressure) -> Self {
+        self.backpressure = policy;
+        self
+    }
+
+    /// The backlog (bytes queued for a client, not yet written) above which flow control acts:
+    /// the sender is paused ([`Backpressure::Pace`]) or messages are skipped
+    /// ([`Backpressure::Drop`]). Must be below [`max_backlog`](Self::max_backlog); keep it at
+    /// least one message below, so that pacing acts before the hard limit closes a client.
+    /// Default: 256 KiB, or half of `max_backlog` when that is smaller.
+    pub fn high_water_mark(mut self, bytes: usize) -> Self {
+        self.high_water_mark = Some(bytes);
+        self
+    }
+
+    /// The backlog below which a client that was above the high-water mark counts as drained:
+    /// its paused senders are read again and [`Handler::on_drain`](crate::Handler::on_drain) is
+    /// called. At most the high-water mark. Default: a quarter of the high-water mark.
+    pub fn low_water_mark(mut self, bytes: usize) -> Self {
+        self.low_water_mark = Some(bytes);
+        self
+    }
+
+    /// How long a client above the high-water mark may take no byte at all before it is closed
+    /// with 1008, under [`Backpressure::Pace`] and [`Backpressure::Drop`]: how long one dead
+    /// reader can hold the senders it receives from. Any byte written to it restarts the clock.
+    /// Default: 5 seconds.
+    pub fn stall_timeout(mut self, timeout: Duration) -> Self {
+        self.stall_timeout = timeout;
         self
     }
 
@@ -203,6 +251,15 @@ impl Config {
         self.max_message_size
     }
 
+    /// The high- and low-water marks in force.
+    pub(crate) fn water_marks(&self) -> (usize, usize) {
+        let high = self
+            .high_water_mark
+            .unwrap_or_else(|| (256 * KIB).min(self.backlog_limit() / 2));
+        let low = self.low_water_mark.unwrap_or(high / 4);
+        (high, low)
+    }
+
     pub(crate) fn frame_limit(&self) -> usize {
         self.max_frame_size.unwrap_or(self.max_message_size)
     }
@@ -250,6 +307,19 @@ impl Config {
         check(
             self.backlog_limit() >= 64 * KIB,
             "max_backlog must be at least 64 KiB",
+        )?;
+        let (high, low) = self.water_marks();
+        check(
+            high < self.backlog_limit(),
+            "high_water_mark must be below max_backlog",
+        )?;
+        check(
+            low <= high,
+            "low_water_mark must be at most high_water_mark",
+        )?;
+        check(
+            !self.stall_timeout.is_zero(),
+            "stall_timeout must be above 0",
         )?;
         check(self.command_queue > 0, "command_queue must be above 0")?;
         check(

@@ -108,6 +108,8 @@ pub(crate) struct Conn {
     pub(crate) out: Vec<u8>,
     /// How much of `out` the socket has taken.
     pub(crate) out_sent: usize,
+    /// Flow control: above the high-water mark, paused (see `flow.rs`).
+    pub(crate) flow: crate::flow::ConnFlow,
 }
 
 impl Conn {
@@ -123,6 +125,7 @@ impl Conn {
             held: None,
             out: Vec::new(),
             out_sent: 0,
+            flow: Default::default(),
         }
     }
 
@@ -309,7 +312,6 @@ impl Conn {
     /// Keeps the bytes still unread in the shared buffer for this connection's next read, for
     /// a caller that stops reading it before the socket would block (the buffer is then lent to
     /// another connection).
-    #[allow(dead_code)] // For the flow control of issue 11, which pauses senders.
     pub(crate) fn keep_unread(&mut self, ahead: &mut ReadAhead) {
         if let Phase::Open(ws) | Phase::Closing(ws) = &mut self.phase {
             // `kept` is empty here: it goes back into the buffer before the socket is read.

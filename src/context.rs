@@ -8,6 +8,7 @@ use slab::Slab;
 
 use crate::client::ClientId;
 use crate::conn::Conn;
+use crate::flow::FlowStats;
 use crate::message::Message;
 use crate::timer::TimerId;
 use tungstenite::Bytes;
@@ -95,11 +96,82 @@ pub(crate) struct Outbox {
 pub struct Context<'a> {
     pub(crate) conns: &'a Slab<Conn>,
     pub(crate) outbox: &'a mut Outbox,
+    pub(crate) flow: &'a FlowStats,
 }
 
 impl<'a> Context<'a> {
-    pub(crate) fn new(conns: &'a Slab<Conn>, outbox: &'a mut Outbox) -> Self {
-        Context { conns, outbox }
+    pub(crate) fn new(conns: &'a Slab<Conn>, outbox: &'a mut Outbox, flow: &'a FlowStats) -> Self {
+        Context {
+            conns,
+            outbox,
+            flow,
+        }
+    }
+
+    /// Bytes queued for a client and not yet taken by its socket: frames waiting in the server
+    /// plus, estimated, the messages this handler call has queued for it so far (sends, pieces
+    /// and broadcasts are applied after the call returns; each counts its payload plus a
+    /// 10-byte header). 0 for a client that has gone. Like `bufferedAmount` in browsers and
+    /// uWebSockets' `getBufferedAmount()`: a handler that streams can send while this is low
+    /// and continue in [`Handler::on_drain`](crate::Handler::on_drain). Counting this call's
+    /// own queue walks it, so the cost grows with what the call has queued.
+    ///
+    /// ```
+    /// use simple_ws_server::{ClientContext, Handler, Message};
+    ///
+    /// /// Sends a large report in 16 KiB messages, never more than 256 KiB ahead of the client.
+    /// #[derive(Default)]
+    /// struct Report {
+    ///     left: usize,
+    /// }
+    ///
+    /// impl Report {
+    ///     fn send_some(&mut self, ctx: &mut ClientContext<'_>) {
+    ///         while self.left > 0 && ctx.buffered_amount(ctx.id()) < 256 << 10 {
+    ///             ctx.send(vec![b'.'; 16 << 10]);
+    ///             self.left -= 1;
+    ///         }
+    ///     }
+    /// }
+    ///
+    /// impl Handler for Report {
+    ///     fn on_message(&mut self, ctx: &mut ClientContext<'_>, _message: Message) {
+    ///         self.left = 1000;
+    ///         self.send_some(ctx);
+    ///     }
+    ///
+    ///     fn on_drain(&mut self, ctx: &mut ClientContext<'_>) {
+    ///         self.send_some(ctx);
+    ///     }
+    /// }
+    /// ```
+    pub fn buffered_amount(&self, client: ClientId) -> usize {
+        let Some(conn) = self.open_conn(client) else {
+            return 0;
+        };
+        let queued: usize = self
+            .outbox
+            .actions
+            .iter()
+            .map(|action| match action {
+                Action::Send(id, message) if *id == client => message.len() + 10,
+                Action::Broadcast { except, message } if *except != Some(client) => {
+                    message.len() + 10
+                }
+                Action::Fragment(id, fragment) if *id == client => match fragment {
+                    Fragment::Start(message) => message.len() + 10,
+                    Fragment::Continue(bytes) | Fragment::End(bytes) => bytes.len() + 10,
+                },
+                _ => 0,
+            })
+            .sum();
+        conn.backlog() + queued
+    }
+
+    /// What flow control has done since the server started: senders paused, messages dropped,
+    /// stalled readers closed (see [`Backpressure`](crate::Backpressure)).
+    pub fn flow_stats(&self) -> FlowStats {
+        *self.flow
     }
 
     /// Send a message to one client. A client that has gone (or whose id is stale) is skipped.
@@ -231,16 +303,23 @@ impl<'a> Context<'a> {
     ///     }
     /// }
     /// ```
+    ///
+    /// A delay too long for the clock to represent (`Duration::MAX`, or anything past the end
+    /// of [`Instant`]'s range, hundreds of years on common platforms) means never: the timer is
+    /// accepted, never fires, and cancelling it does nothing. So a delay taken from a client
+    /// cannot crash the server.
     pub fn set_timer(&mut self, after: Duration) -> TimerId {
         self.outbox.next_timer += 1;
         let id = TimerId(self.outbox.next_timer);
-        let at = Instant::now() + after;
-        self.outbox.actions.push(Action::SetTimer(id, at));
+        if let Some(at) = Instant::now().checked_add(after) {
+            self.outbox.actions.push(Action::SetTimer(id, at));
+        }
         id
     }
 
     /// Cancel a timer that has not fired yet; cancelling a fired or unknown timer does nothing.
-    /// A cancelled timer's entry stays in the deadline heap, skipped, until its deadline passes.
+    /// Cancelled entries are skipped, and dropped from the deadline heap once they outnumber
+    /// the live ones, so re-arming a timer on every message keeps memory bounded.
     ///
     /// ```
     /// use std::time::Duration;

@@ -3,7 +3,9 @@
 
 use std::net::SocketAddr;
 
-use log::{debug, info};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use log::{debug, error, info};
 
 use crate::client::ClientId;
 use crate::conn::{Phase, Progress, Then};
@@ -31,14 +33,17 @@ impl<H: Handler> EventLoop<H> {
             Progress::Request(step) => self.answer(slot, step),
             Progress::Opened(request) => {
                 info!("{peer} connected");
-                self.call(id, |handler, ctx| handler.on_open(ctx, &request));
+                self.call(id, "on_open", |handler, ctx| handler.on_open(ctx, &request));
             }
             Progress::Message(message) => {
-                self.call(id, |handler, ctx| handler.on_message(ctx, message));
+                self.call(id, "on_message", |handler, ctx| {
+                    handler.on_message(ctx, message)
+                });
             }
             Progress::Left(reason) => {
+                self.flow_leave(slot);
                 self.deadlines
-                    .add(self.now + self.config.close_timeout, Due::Close(id));
+                    .add_after(self.now, self.config.close_timeout, Due::Close(id));
                 self.queue_flush(slot);
                 self.call_close(id, peer, reason);
             }
@@ -75,7 +80,9 @@ impl<H: Handler> EventLoop<H> {
                 };
                 let decision = if http::origin_allowed(&request.inner, &self.config.allowed_origins)
                 {
-                    self.handler.on_handshake(&request)
+                    let handler = &mut self.handler;
+                    guard("on_handshake", peer, || handler.on_handshake(&request))
+                        .unwrap_or_else(|| Decision::reject(500, "internal error"))
                 } else {
                     Decision::reject(403, "origin not allowed")
                 };
@@ -98,32 +105,41 @@ impl<H: Handler> EventLoop<H> {
         if let Then::Close = then {
             let id = ClientId::new(slot, conn.generation);
             self.deadlines
-                .add(self.now + self.config.close_timeout, Due::Close(id));
+                .add_after(self.now, self.config.close_timeout, Due::Close(id));
         }
         conn.respond(bytes, then);
         self.queue_flush(slot);
     }
 
-    /// Calls the handler about one open client.
-    fn call(&mut self, id: ClientId, f: impl FnOnce(&mut H, &mut ClientContext<'_>)) {
+    /// Calls the handler about one open client. A panic in the call closes that client with
+    /// 1011 (internal error); the others are served on.
+    fn call(&mut self, id: ClientId, method: &str, f: impl FnOnce(&mut H, &mut ClientContext<'_>)) {
         let Some(conn) = self.conn(id) else { return };
         let peer = conn.peer;
-        let ctx = Context::new(&self.conns, &mut self.outbox);
-        f(&mut self.handler, &mut ClientContext::new(ctx, id, peer));
+        let ctx = Context::new(&self.conns, &mut self.outbox, &self.flow.stats);
+        let mut ctx = ClientContext::new(ctx, id, peer);
+        let handler = &mut self.handler;
+        if guard(method, peer, || f(handler, &mut ctx)).is_none() {
+            ctx.disconnect(1011, "internal error");
+        }
     }
 
     /// Tells the handler a client has gone (the connection may already be out of the slab).
     pub(crate) fn call_close(&mut self, id: ClientId, peer: SocketAddr, reason: CloseReason) {
         info!("{peer} closed");
         debug!("{peer} ({id}): {reason:?}");
-        let ctx = Context::new(&self.conns, &mut self.outbox);
-        self.handler
-            .on_close(&mut ClientContext::new(ctx, id, peer), reason);
+        let ctx = Context::new(&self.conns, &mut self.outbox, &self.flow.stats);
+        let mut ctx = ClientContext::new(ctx, id, peer);
+        let handler = &mut self.handler;
+        guard("on_close", peer, || handler.on_close(&mut ctx, reason));
     }
 
     pub(crate) fn call_timer(&mut self, timer: TimerId) {
-        let mut ctx = Context::new(&self.conns, &mut self.outbox);
-        self.handler.on_timer(&mut ctx, timer);
+        let mut ctx = Context::new(&self.conns, &mut self.outbox, &self.flow.stats);
+        let handler = &mut self.handler;
+        if catch_unwind(AssertUnwindSafe(|| handler.on_timer(&mut ctx, timer))).is_err() {
+            error!("the handler panicked in on_timer ({timer:?}); the server goes on");
+        }
     }
 
     /// Applies everything the handler queued, in order, including what the handler queues while
@@ -190,12 +206,19 @@ impl<H: Handler> EventLoop<H> {
     /// Queues a message on the connection in `slot` and lists it for the flush. The hot path of
     /// echo and broadcast: one slab lookup, and the handler is involved only when the client
     /// cannot take the message.
+    ///
+    /// Flow control costs a comparison before the send (`Drop` skips clients above the mark)
+    /// and one after (did this send leave the client above the high-water mark?).
     fn send_to_slot(&mut self, slot: usize, message: Message) {
         let Some(conn) = self.conns.get_mut(slot) else {
             return;
         };
+        if conn.backlog() > self.flow.drop_above {
+            return self.dropped();
+        }
         let progress = conn.send(message);
-        self.after_send(slot, progress);
+        let over = conn.backlog() > self.flow.high;
+        self.after_send(slot, progress, over);
     }
 
     /// The same for a frame already encoded (a broadcast).
@@ -203,14 +226,43 @@ impl<H: Handler> EventLoop<H> {
         let Some(conn) = self.conns.get_mut(slot) else {
             return;
         };
+        if conn.backlog() > self.flow.drop_above {
+            return self.dropped();
+        }
         let progress = conn.send_encoded(frame, message);
-        self.after_send(slot, progress);
+        let over = conn.backlog() > self.flow.high;
+        self.after_send(slot, progress, over);
     }
 
-    fn after_send(&mut self, slot: usize, progress: Progress) {
+    fn after_send(&mut self, slot: usize, progress: Progress, over: bool) {
         self.queue_flush(slot);
         if !matches!(progress, Progress::Idle) {
             self.on_progress(slot, progress);
+        } else if over {
+            self.over_mark(slot);
+        }
+    }
+}
+
+/// Runs a handler method, catching a panic so that it cannot unwind out of `Server::run` and
+/// drop every client; `None` when it panicked (logged, naming the method and the client).
+///
+/// `AssertUnwindSafe` is sound here: what the method can reach is the handler (whose state after
+/// a panic is the application's to judge: it is the same state a `Mutex` would have poisoned),
+/// the slab (borrowed immutably) and the outbox, a `Vec` of whole actions (a push either
+/// happened or did not). The loop's own state is not touched during the call. Actions queued
+/// before the panic are applied, as they would have been.
+pub(crate) fn guard<T>(method: &str, peer: SocketAddr, f: impl FnOnce() -> T) -> Option<T> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(value) => Some(value),
+        Err(payload) => {
+            let what = payload
+                .downcast_ref::<&str>()
+                .copied()
+                .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+                .unwrap_or("(no message)");
+            error!("the handler panicked in {method} for {peer}: {what}");
+            None
         }
     }
 }

@@ -14,6 +14,7 @@ use crate::config::Config;
 use crate::conn::{Conn, Progress};
 use crate::context::Outbox;
 use crate::error::{Error, Result};
+use crate::flow::Flow;
 use crate::handle::Inbox;
 use crate::handler::Handler;
 use crate::http;
@@ -30,6 +31,10 @@ const FIRST_CONN: usize = 2;
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
 /// How long accepting pauses after the process ran out of file descriptors.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+/// Reports (messages, control frames) taken from one connection per turn of the loop before the
+/// others get theirs; the rest of its bytes wait on the ready list. Large enough that pipelined
+/// echo costs no extra turns, small enough that a flood of tiny frames cannot hold the loop.
+const READ_BUDGET: u32 = 64;
 
 pub(crate) struct EventLoop<H> {
     pub(crate) poll: Poll,
@@ -47,6 +52,8 @@ pub(crate) struct EventLoop<H> {
     /// The loop's one large read buffer (see read_ahead.rs).
     pub(crate) ahead: ReadAhead,
     pub(crate) now: Instant,
+    /// Flow control and the ready list (see flow.rs).
+    pub(crate) flow: Flow,
     pub(crate) stopping: bool,
     pub(crate) accept_paused: bool,
 }
@@ -71,6 +78,7 @@ impl<H: Handler> EventLoop<H> {
             poll,
             listener: Some(listener),
             ws_config: config.websocket_config(),
+            flow: Flow::new(&config),
             config,
             conns: Slab::new(),
             outbox: Outbox::default(),
@@ -88,8 +96,14 @@ impl<H: Handler> EventLoop<H> {
 
     pub(crate) fn run(mut self) -> Result<()> {
         let mut events = Events::with_capacity(1024);
+        let mut ready = Vec::new();
         loop {
-            let timeout = self.deadlines.timeout(Instant::now());
+            // Connections with bytes left to read get no new event: do not sleep while any wait.
+            let timeout = if self.flow.ready.is_empty() {
+                self.deadlines.timeout(Instant::now())
+            } else {
+                Some(Duration::ZERO)
+            };
             if let Err(source) = self.poll.poll(&mut events, timeout) {
                 if source.kind() == ErrorKind::Interrupted {
                     continue;
@@ -114,6 +128,12 @@ impl<H: Handler> EventLoop<H> {
                         }
                     }
                 }
+            }
+            // Then the connections that were stopped by their budget or have just been resumed,
+            // after every connection that had an event.
+            std::mem::swap(&mut ready, &mut self.flow.ready);
+            for slot in ready.drain(..) {
+                self.read(slot);
             }
             self.flush_all();
             self.run_deadlines();
@@ -142,7 +162,8 @@ impl<H: Handler> EventLoop<H> {
                     // serve the clients we have, try again shortly.
                     warn!("cannot accept connections: {e}; pausing for {ACCEPT_BACKOFF:?}");
                     self.accept_paused = true;
-                    self.deadlines.add(self.now + ACCEPT_BACKOFF, Due::Accept);
+                    self.deadlines
+                        .add_after(self.now, ACCEPT_BACKOFF, Due::Accept);
                     return;
                 }
                 Err(e) => debug!("accept failed: {e}"),
@@ -188,22 +209,40 @@ impl<H: Handler> EventLoop<H> {
         // Registering reports data that is already waiting, so no read is needed here.
     }
 
-    /// Reads from a connection until it would block, acting on everything it reports.
+    /// Reads from a connection until it would block, acting on everything it reports; or until
+    /// flow control pauses it, or its budget for this turn is spent (then it goes on the ready
+    /// list, to be read again after the others).
     pub(crate) fn read(&mut self, slot: usize) {
         // Whatever is left in the shared buffer belongs to a connection that has gone.
         self.ahead.clear();
+        let mut budget = READ_BUDGET;
         loop {
             let Some(conn) = self.conns.get_mut(slot) else {
                 return;
             };
+            if conn.flow.paused() && conn.is_open() {
+                // Resumed by flow.rs, which puts it back on the ready list.
+                conn.keep_unread(&mut self.ahead);
+                return;
+            }
+            if budget == 0 {
+                conn.keep_unread(&mut self.ahead);
+                self.flow.ready.push(slot);
+                return;
+            }
+            budget -= 1;
+            let id = ClientId::new(slot, conn.generation);
             let progress = conn.read(&self.config, &mut self.ahead, self.now);
             match progress {
                 Progress::Idle => return,
                 Progress::Continue => self.queue_flush(slot),
                 progress => {
                     self.queue_flush(slot);
+                    // What the handler sends now is caused by this client's data.
+                    self.flow.cause = Some(id);
                     let open = self.on_progress(slot, progress);
                     self.apply_outbox();
+                    self.flow.cause = None;
                     if !open {
                         return;
                     }
@@ -230,6 +269,7 @@ impl<H: Handler> EventLoop<H> {
                 continue;
             };
             conn.dirty = false;
+            let above = conn.flow.above().then(|| conn.backlog());
             let progress = conn.flush(&self.ws_config);
             if let Progress::Opened(_) = progress {
                 self.on_progress(slot, progress);
@@ -238,6 +278,10 @@ impl<H: Handler> EventLoop<H> {
                 self.read(slot);
             } else if !matches!(progress, Progress::Idle) {
                 self.on_progress(slot, progress);
+                self.apply_outbox();
+            }
+            if let Some(before) = above {
+                self.flushed_above(slot, before);
                 self.apply_outbox();
             }
         }
@@ -275,7 +319,8 @@ impl<H: Handler> EventLoop<H> {
                 self.remove(slot, CloseReason::Shutdown);
             }
         }
-        self.deadlines.add(self.now + SHUTDOWN_GRACE, Due::Shutdown);
+        self.deadlines
+            .add_after(self.now, SHUTDOWN_GRACE, Due::Shutdown);
         self.apply_outbox();
     }
 
@@ -296,6 +341,7 @@ impl<H: Handler> EventLoop<H> {
         if !self.conns.contains(slot) {
             return;
         }
+        self.flow_leave(slot);
         #[cfg_attr(target_os = "linux", allow(unused_mut))] // Only deregistering needs it.
         let mut conn = self.conns.remove(slot);
         // Closing the socket takes it out of epoll, so Linux is spared a system call per

@@ -93,6 +93,16 @@ pub trait Handler {
     fn on_timer(&mut self, ctx: &mut Context<'_>, timer: TimerId) {
         let _ = (ctx, timer);
     }
+
+    /// The client `ctx.id()`, whose backlog had passed the high-water mark
+    /// ([`Config::high_water_mark`](crate::Config::high_water_mark)), has taken enough of it to
+    /// fall below the low-water mark. Called once per such fall, only after the client was
+    /// above the mark, whatever the [`Backpressure`](crate::Backpressure) policy: the moment for
+    /// a handler that streams to a client to send more (see
+    /// [`Context::buffered_amount`](crate::Context::buffered_amount)).
+    fn on_drain(&mut self, ctx: &mut ClientContext<'_>) {
+        let _ = ctx;
+    }
 }
 
 impl<H: Handler + ?Sized> Handler for Box<H> {
@@ -110,5 +120,8 @@ impl<H: Handler + ?Sized> Handler for Box<H> {
     }
     fn on_timer(&mut self, ctx: &mut Context<'_>, timer: TimerId) {
         (**self).on_timer(ctx, timer)
+    }
+    fn on_drain(&mut self, ctx: &mut ClientContext<'_>) {
+        (**self).on_drain(ctx)
     }
 }

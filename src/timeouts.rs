@@ -12,6 +12,7 @@ use log::debug;
 
 use crate::client::ClientId;
 use crate::event_loop::EventLoop;
+use crate::flow::Backpressure;
 use crate::handler::Handler;
 use crate::message::CloseReason;
 use crate::timer::Due;
@@ -24,6 +25,9 @@ impl<H: Handler> EventLoop<H> {
         if let Some(idle) = config.idle_timeout {
             shortest = shortest.min(idle).min(config.pong_timeout);
         }
+        if config.backpressure != Backpressure::Close {
+            shortest = shortest.min(config.stall_timeout);
+        }
         (shortest / 4).clamp(Duration::from_millis(10), Duration::from_secs(1))
     }
 
@@ -35,7 +39,8 @@ impl<H: Handler> EventLoop<H> {
             match due {
                 Due::Sweep => {
                     self.sweep();
-                    self.deadlines.add(now + self.sweep_interval(), Due::Sweep);
+                    self.deadlines
+                        .add_after(now, self.sweep_interval(), Due::Sweep);
                 }
                 Due::Close(id) => {
                     if self.conn(id).is_some() {
@@ -59,13 +64,14 @@ impl<H: Handler> EventLoop<H> {
         }
     }
 
-    /// Ends handshakes that took too long, pings clients that have been silent, and ends those
-    /// that stayed silent after the ping.
+    /// Ends handshakes that took too long, pings clients that have been silent, ends those
+    /// that stayed silent after the ping, and closes readers stalled above the high-water mark.
     fn sweep(&mut self) {
         let now = self.now;
         let handshake_timeout = self.config.handshake_timeout;
         let idle = self.config.idle_timeout;
-        let dead_after = idle.map(|idle| idle + self.config.pong_timeout);
+        // Checked: a huge setting means never, not an overflow.
+        let dead_after = idle.and_then(|idle| idle.checked_add(self.config.pong_timeout));
         let mut expired = Vec::new();
         let mut to_ping = Vec::new();
         for (slot, conn) in &self.conns {
@@ -86,6 +92,7 @@ impl<H: Handler> EventLoop<H> {
             debug!("connection {slot}: timed out");
             self.remove(slot, CloseReason::Timeout);
         }
+        self.sweep_stalled();
         for id in to_ping {
             if let Some(conn) = self.conn_mut(id) {
                 let progress = conn.ping();

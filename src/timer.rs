@@ -63,9 +63,12 @@ impl Ord for Entry {
 pub(crate) struct Deadlines {
     heap: BinaryHeap<Reverse<Entry>>,
     seq: u64,
-    /// Handler timers not yet fired or cancelled; a cancelled timer's heap entry stays until due
-    /// and is then skipped.
+    /// Handler timers not yet fired or cancelled.
     pending_timers: HashSet<TimerId>,
+    /// Heap entries of cancelled timers, skipped when they come due. When they outnumber the
+    /// live entries the heap is rebuilt without them, so re-arming a timer per message keeps the
+    /// heap at most about twice the number of live deadlines.
+    cancelled: usize,
 }
 
 impl Deadlines {
@@ -81,8 +84,38 @@ impl Deadlines {
         }));
     }
 
+    /// Adds a deadline `after` from `now`; a deadline too far away to represent (past the end
+    /// of `Instant`, e.g. `Duration::MAX`) never comes due, so nothing is added.
+    pub(crate) fn add_after(&mut self, now: Instant, after: Duration, due: Due) {
+        if let Some(at) = now.checked_add(after) {
+            self.add(at, due);
+        }
+    }
+
     pub(crate) fn cancel_timer(&mut self, id: TimerId) {
-        self.pending_timers.remove(&id);
+        if self.pending_timers.remove(&id) {
+            self.cancelled += 1;
+            if self.cancelled > self.heap.len() / 2 {
+                self.compact();
+            }
+        }
+    }
+
+    /// Drops the entries of cancelled timers: O(n), run only once they are more than half the
+    /// heap, so each cancel costs O(1) amortised.
+    fn compact(&mut self) {
+        let pending = &self.pending_timers;
+        self.heap.retain(|Reverse(entry)| match entry.due {
+            Due::Timer(id) => pending.contains(&id),
+            _ => true,
+        });
+        self.cancelled = 0;
+    }
+
+    /// Entries in the heap, live or cancelled (for tests).
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.heap.len()
     }
 
     /// How long the loop may sleep: until the nearest deadline, or for ever when there is none.
@@ -100,7 +133,10 @@ impl Deadlines {
             }
             let Reverse(entry) = self.heap.pop()?;
             match entry.due {
-                Due::Timer(id) if !self.pending_timers.remove(&id) => continue,
+                Due::Timer(id) if !self.pending_timers.remove(&id) => {
+                    self.cancelled = self.cancelled.saturating_sub(1);
+                    continue;
+                }
                 due => return Some(due),
             }
         }
@@ -126,5 +162,38 @@ mod tests {
         assert_eq!(deadlines.pop_due(later), Some(Due::Timer(TimerId(3))));
         assert_eq!(deadlines.pop_due(later), None);
         assert_eq!(deadlines.timeout(later), None);
+    }
+
+    /// Regression (issue 11): cancelled timers stayed in the heap until their deadline, so a
+    /// handler re-arming an idle timer on every message grew the heap by one entry per message.
+    #[test]
+    fn rearming_a_timer_per_message_keeps_the_heap_bounded() {
+        let mut deadlines = Deadlines::default();
+        let start = Instant::now();
+        deadlines.add(start + Duration::from_secs(1), Due::Sweep);
+        let mut timer = TimerId(0);
+        deadlines.add(start + Duration::from_secs(60), Due::Timer(timer));
+        let mut largest = 0;
+        for n in 1..=100_000u64 {
+            deadlines.cancel_timer(timer);
+            timer = TimerId(n);
+            deadlines.add(start + Duration::from_secs(60), Due::Timer(timer));
+            largest = largest.max(deadlines.len());
+        }
+        assert!(largest <= 8, "the heap grew to {largest} entries");
+        // The live timer still fires, once; the cancelled ones never do.
+        let later = start + Duration::from_secs(61);
+        assert_eq!(deadlines.pop_due(later), Some(Due::Sweep));
+        assert_eq!(deadlines.pop_due(later), Some(Due::Timer(timer)));
+        assert_eq!(deadlines.pop_due(later), None);
+    }
+
+    #[test]
+    fn a_deadline_past_the_end_of_time_never_comes_due() {
+        let mut deadlines = Deadlines::default();
+        let now = Instant::now();
+        deadlines.add_after(now, Duration::MAX, Due::Timer(TimerId(1)));
+        assert_eq!(deadlines.timeout(now), None);
+        assert_eq!(deadlines.pop_due(now + Duration::from_secs(1 << 40)), None);
     }
 }

@@ -126,3 +126,81 @@ fn bad_values_exit_2() {
         assert!(!stderr.is_empty(), "{args:?}");
     }
 }
+
+/// Regression (issue 11): `--close-timeout 1e19` was accepted and killed the server at the first
+/// close (an `Instant` overflow). Every duration flag now takes a huge value as "never", and one
+/// too large for a duration is refused with exit 2.
+#[test]
+fn huge_durations_never_panic() {
+    let server = Binary::start(&[
+        "--handshake-timeout",
+        "1e19",
+        "--idle-timeout",
+        "1e19",
+        "--pong-timeout",
+        "1e19",
+        "--close-timeout",
+        "1e19",
+        "--stall-timeout",
+        "1e19",
+    ]);
+    let mut server = server;
+    for i in 0..2 {
+        let mut client = connect(server.addr);
+        assert_echoes(&mut client, &format!("client {i}"));
+        client.close(None).unwrap();
+        while client.read().is_ok() {}
+    }
+    // A close the server starts (a protocol error) sets a close deadline too.
+    let mut bad = raw_upgrade(server.addr);
+    bad.write_all(&frame(0x1, true, b"unmasked", false))
+        .unwrap();
+    assert_eq!(read_close_code(&mut bad), 1002);
+    let mut client = connect(server.addr);
+    assert_echoes(&mut client, "still serving");
+    assert!(server.is_running());
+
+    for flag in [
+        "--handshake-timeout",
+        "--idle-timeout",
+        "--pong-timeout",
+        "--close-timeout",
+        "--stall-timeout",
+    ] {
+        let (code, stdout, stderr) = run_binary(&[flag, "1e30"]);
+        assert_eq!(code, Some(2), "{flag}: {stderr}");
+        assert!(!stdout.contains("listening"), "{flag}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{flag}: {stderr}");
+    }
+}
+
+/// The flow-control flags reach the server: `--backpressure close` keeps the behaviour from
+/// before flow control (closed at the backlog limit), bad values exit 2.
+#[test]
+fn backpressure_flags() {
+    for args in [
+        &["--backpressure", "later"][..],
+        &["--high-water-mark", "100000", "--max-backlog", "70000"][..],
+        &["--high-water-mark", "1000", "--low-water-mark", "2000"][..],
+        &["--stall-timeout", "0"][..],
+    ] {
+        let (code, stdout, stderr) = run_binary(args);
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
+        assert!(!stdout.contains("listening"), "{args:?}");
+        assert!(!stderr.is_empty(), "{args:?}");
+    }
+    for policy in ["pace", "close", "drop"] {
+        let server = Binary::start(&[
+            "--backpressure",
+            policy,
+            "--high-water-mark",
+            "100000",
+            "--low-water-mark",
+            "1000",
+            "--stall-timeout",
+            "0.2",
+        ]);
+        let mut client = connect(server.addr);
+        assert_echoes(&mut client, policy);
+    }
+}

@@ -31,7 +31,9 @@ struct ChatRun {
 /// In chat, one client never reads while another sends 100 MiB in total; two healthy clients
 /// read everything.
 fn chat_with_a_client_that_never_reads(extra_args: &[&str]) -> ChatRun {
-    let mut args = vec!["--example", "chat"];
+    // The hard limit is what this measures: under the default policy (pace) the sender would be
+    // slowed instead and the never-reader closed after the stall timeout (tests/flow_control.rs).
+    let mut args = vec!["--example", "chat", "--backpressure", "close"];
     args.extend_from_slice(extra_args);
     let server = Binary::start(&args);
     let addr = server.addr;

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use argh::FromArgs;
-use simple_ws_server::{Config, Error};
+use simple_ws_server::{Backpressure, Config, Error};
 
 /// A WebSocket server in the spirit of Python's SimpleWebSocketServer. Serves a test page at
 /// http://HOST:PORT/ and WebSockets on the same port.
@@ -55,10 +55,31 @@ pub struct Args {
     #[argh(option)]
     pub max_connections: Option<usize>,
 
-    /// bytes queued for a client that does not read before it is closed with 1008 (default: twice
-    /// the max message size plus 65536)
+    /// bytes queued for a client that does not read before it is closed with 1008, whatever the
+    /// backpressure policy (default: twice the max message size plus 65536)
     #[argh(option)]
     pub max_backlog: Option<usize>,
+
+    /// what to do when a client reads more slowly than others send to it: pace (stop reading the
+    /// senders until it catches up), close (close it at the max backlog) or drop (skip messages
+    /// to it) (default: pace)
+    #[argh(option)]
+    pub backpressure: Option<Backpressure>,
+
+    /// backlog in bytes above which a client's senders are paused or its messages dropped
+    /// (default: 262144, or half the max backlog when that is smaller)
+    #[argh(option)]
+    pub high_water_mark: Option<usize>,
+
+    /// backlog in bytes below which a paced client's senders are read again (default: a quarter
+    /// of the high-water mark)
+    #[argh(option)]
+    pub low_water_mark: Option<usize>,
+
+    /// seconds a client above the high-water mark may take no byte before it is closed with
+    /// 1008 (pace and drop; default: 5)
+    #[argh(option, from_str_fn(seconds))]
+    pub stall_timeout: Option<Duration>,
 
     /// read buffer each connection keeps between messages, in bytes (default: 256)
     #[argh(option)]
@@ -123,6 +144,18 @@ impl Args {
         }
         if let Some(bytes) = self.max_backlog {
             config = config.max_backlog(bytes);
+        }
+        if let Some(policy) = self.backpressure {
+            config = config.backpressure(policy);
+        }
+        if let Some(bytes) = self.high_water_mark {
+            config = config.high_water_mark(bytes);
+        }
+        if let Some(bytes) = self.low_water_mark {
+            config = config.low_water_mark(bytes);
+        }
+        if let Some(timeout) = self.stall_timeout {
+            config = config.stall_timeout(timeout);
         }
         if let Some(bytes) = self.read_buffer_size {
             config = config.read_buffer_size(bytes);
