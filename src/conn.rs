@@ -21,6 +21,7 @@ use crate::outgoing::Held;
 use crate::read_ahead::{Appender, ReadAhead};
 use crate::request::Request;
 use crate::stream::Stream;
+use crate::text::Text;
 
 /// What a connection's reads or writes came to, for the loop to act on.
 pub(crate) enum Progress {
@@ -188,7 +189,7 @@ impl Conn {
                 Ok(0) => return Progress::Finished(CloseReason::Disconnected),
                 Ok(n) => {
                     buf.extend_from_slice(&scratch[..n]);
-                    match http::parse(buf, config.max_handshake_size, config.serve_page) {
+                    match http::parse(buf, config.max_handshake_size) {
                         Step::NeedMore => continue,
                         step => return Progress::Request(step),
                     }
@@ -202,7 +203,9 @@ impl Conn {
 
     pub(crate) fn on_frame(&mut self, message: tungstenite::Message) -> Progress {
         match message {
-            tungstenite::Message::Text(text) => Progress::Message(Message::Text(text)),
+            tungstenite::Message::Text(text) => {
+                Progress::Message(Message::Text(Text::from_checked(text)))
+            }
             tungstenite::Message::Binary(bytes) => Progress::Message(Message::Binary(bytes)),
             tungstenite::Message::Close(frame) => {
                 // tungstenite has queued the answering close frame.

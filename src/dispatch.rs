@@ -7,13 +7,14 @@ use log::{debug, info};
 
 use crate::client::ClientId;
 use crate::conn::{Phase, Progress, Then};
-use crate::context::{Action, ClientContext, Context};
+use crate::context::{Action, ClientContext, Context, Fragment};
 use crate::event_loop::EventLoop;
 use crate::handler::Handler;
 use crate::http::{self, Step};
 use crate::message::{CloseReason, Message};
 use crate::outgoing::encode_frame;
-use crate::request::{Decision, Request};
+use crate::request::Request;
+use crate::response::Decision;
 use crate::timer::{Due, TimerId};
 
 impl<H: Handler> EventLoop<H> {
@@ -31,10 +32,18 @@ impl<H: Handler> EventLoop<H> {
             Progress::Request(step) => self.answer(slot, step),
             Progress::Opened(request) => {
                 info!("{peer} connected");
-                self.call(id, |handler, ctx| handler.on_open(ctx, &request));
+                if let Some(mut session) = self.sessions.take(slot) {
+                    session.request = Some(request);
+                    self.sessions.put(slot, session);
+                }
+                self.call(id, |handler, ctx, state| handler.on_open(ctx, state));
             }
             Progress::Message(message) => {
-                self.call(id, |handler, ctx| handler.on_message(ctx, message));
+                self.stats.messages_in += 1;
+                self.stats.bytes_in += message.len() as u64;
+                self.call(id, |handler, ctx, state| {
+                    handler.on_message(ctx, state, message)
+                });
             }
             Progress::Left(reason) => {
                 self.deadlines
@@ -59,70 +68,103 @@ impl<H: Handler> EventLoop<H> {
             return;
         };
         let mut buf = std::mem::take(buf);
-        let peer = conn.peer;
+        let (peer, generation) = (conn.peer, conn.generation);
         let (bytes, then) = match step {
             Step::NeedMore => return,
             Step::Respond(bytes) => (bytes, Then::Close),
+            Step::Http(request) => {
+                let request = Request::new(*request, peer);
+                let mut ctx = Context::new(&self.conns, &mut self.outbox, &self.stats);
+                let head = request.method() == ::http::Method::HEAD;
+                let bytes = match self.handler.on_http(&mut ctx, &request) {
+                    Some(response) => response.to_bytes(head),
+                    None => http::plain_http(&request, self.config.serve_page),
+                };
+                (bytes, Then::Close)
+            }
             Step::Upgrade(parts) => {
                 let http::Upgrade {
                     request,
                     response,
                     head_len,
                 } = *parts;
-                let request = Request {
-                    inner: request,
-                    peer,
-                };
+                let mut request = Request::new(request, peer);
+                let mut state = H::State::default();
                 let decision = if http::origin_allowed(&request.inner, &self.config.allowed_origins)
                 {
-                    self.handler.on_handshake(&request)
+                    self.handler.on_handshake(&request, &mut state)
                 } else {
                     Decision::reject(403, "origin not allowed")
                 };
                 match decision {
-                    Decision::Accept => (
-                        http::upgrade_response(response, None),
-                        upgrade(buf.split_off(head_len), request),
-                    ),
-                    Decision::AcceptWithProtocol(protocol) => (
-                        http::upgrade_response(response, Some(&protocol)),
-                        upgrade(buf.split_off(head_len), request),
-                    ),
-                    Decision::Reject { status, body } => {
+                    Decision::Accept { protocol, headers } => {
+                        let (bytes, protocol) =
+                            http::upgrade_response(response, protocol.as_deref(), &headers);
+                        request.protocol = protocol;
+                        self.sessions.insert(slot, state);
+                        (bytes, upgrade(buf.split_off(head_len), request))
+                    }
+                    Decision::Reject {
+                        status,
+                        body,
+                        headers,
+                    } => {
                         debug!("{peer}: handshake rejected with {status}");
-                        (http::error(status.clamp(400, 599), &body), Then::Close)
+                        let status = status.clamp(400, 599);
+                        (http::error_with(status, &body, &headers), Then::Close)
                     }
                 }
             }
         };
         if let Then::Close = then {
-            let id = ClientId::new(slot, conn.generation);
+            let id = ClientId::new(slot, generation);
             self.deadlines
                 .add(self.now + self.config.close_timeout, Due::Close(id));
         }
-        conn.respond(bytes, then);
-        self.queue_flush(slot);
+        if let Some(conn) = self.conns.get_mut(slot) {
+            conn.respond(bytes, then);
+            self.queue_flush(slot);
+        }
     }
 
-    /// Calls the handler about one open client.
-    fn call(&mut self, id: ClientId, f: impl FnOnce(&mut H, &mut ClientContext<'_>)) {
+    /// Calls the handler about one open client, with its state.
+    fn call(
+        &mut self,
+        id: ClientId,
+        f: impl FnOnce(&mut H, &mut ClientContext<'_>, &mut H::State),
+    ) {
         let Some(conn) = self.conn(id) else { return };
         let peer = conn.peer;
-        let ctx = Context::new(&self.conns, &mut self.outbox);
-        f(&mut self.handler, &mut ClientContext::new(ctx, id, peer));
+        // Out of its slot for the call, so that the state is `&mut` beside the context.
+        let Some(mut session) = self.sessions.take(id.slot()) else {
+            return;
+        };
+        if let Some(request) = &session.request {
+            let ctx = Context::new(&self.conns, &mut self.outbox, &self.stats);
+            let mut ctx = ClientContext::new(ctx, id, peer, request);
+            f(&mut self.handler, &mut ctx, &mut session.state);
+        }
+        self.sessions.put(id.slot(), session);
     }
 
-    /// Tells the handler a client has gone (the connection may already be out of the slab).
+    /// Tells the handler a client has gone (the connection may already be out of the slab),
+    /// handing it the client's state; the session ends here.
     pub(crate) fn call_close(&mut self, id: ClientId, peer: SocketAddr, reason: CloseReason) {
         info!("{peer} closed");
         debug!("{peer} ({id}): {reason:?}");
-        let ctx = Context::new(&self.conns, &mut self.outbox);
-        self.handler
-            .on_close(&mut ClientContext::new(ctx, id, peer), reason);
+        self.stats.closed(&reason);
+        let Some(session) = self.sessions.take(id.slot()) else {
+            return;
+        };
+        if let Some(request) = session.request {
+            let ctx = Context::new(&self.conns, &mut self.outbox, &self.stats);
+            let mut ctx = ClientContext::new(ctx, id, peer, &request);
+            self.handler.on_close(&mut ctx, session.state, reason);
+        }
     }
 
     pub(crate) fn call_timer(&mut self, timer: TimerId) {
-        let mut ctx = Context::new(&self.conns, &mut self.outbox);
+        let mut ctx = Context::new(&self.conns, &mut self.outbox, &self.stats);
         self.handler.on_timer(&mut ctx, timer);
     }
 
@@ -173,6 +215,18 @@ impl<H: Handler> EventLoop<H> {
                 }
             }
             Action::Fragment(id, fragment) => {
+                if self.conn(id).is_some_and(|conn| conn.is_open()) {
+                    let stats = &mut self.stats;
+                    match &fragment {
+                        Fragment::Start(message) => {
+                            stats.messages_out += 1;
+                            stats.bytes_out += message.len() as u64;
+                        }
+                        Fragment::Continue(bytes) | Fragment::End(bytes) => {
+                            stats.bytes_out += bytes.len() as u64;
+                        }
+                    }
+                }
                 if let Some(conn) = self.conn_mut(id) {
                     let progress = conn.send_fragment(fragment);
                     self.queue_flush(id.slot());
@@ -194,6 +248,10 @@ impl<H: Handler> EventLoop<H> {
         let Some(conn) = self.conns.get_mut(slot) else {
             return;
         };
+        if conn.is_open() {
+            self.stats.messages_out += 1;
+            self.stats.bytes_out += message.len() as u64;
+        }
         let progress = conn.send(message);
         self.after_send(slot, progress);
     }
@@ -203,6 +261,10 @@ impl<H: Handler> EventLoop<H> {
         let Some(conn) = self.conns.get_mut(slot) else {
             return;
         };
+        if conn.is_open() {
+            self.stats.messages_out += 1;
+            self.stats.bytes_out += message.len() as u64;
+        }
         let progress = conn.send_encoded(frame, message);
         self.after_send(slot, progress);
     }

@@ -13,7 +13,6 @@
 use std::io::ErrorKind;
 use std::time::Instant;
 
-use tungstenite::Utf8Bytes;
 
 use crate::config::Config;
 use crate::conn::{would_block, Conn, Phase, Progress};
@@ -175,7 +174,7 @@ impl Conn {
                         return Progress::Message(Message::Binary(bytes.into()));
                     }
                     match String::from_utf8(bytes) {
-                        Ok(text) => return Progress::Message(Message::Text(Utf8Bytes::from(text))),
+                        Ok(text) => return Progress::Message(Message::Text(text.into())),
                         // "When an endpoint is to interpret a byte stream as UTF-8 but finds that
                         // the byte stream is not, in fact, a valid UTF-8 stream, that endpoint
                         // MUST _Fail the WebSocket Connection_." (RFC 6455, 8.1)

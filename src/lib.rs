@@ -78,8 +78,12 @@ mod read_ahead;
 pub mod redis_bridge;
 mod relay;
 mod request;
+mod response;
 mod server;
+mod session;
+mod stats;
 mod stream;
+mod text;
 mod timeouts;
 mod timer;
 pub mod tls;
@@ -94,11 +98,14 @@ pub use handler::Handler;
 pub use message::{CloseReason, Message};
 pub use redis_bridge::RedisBridge;
 pub use relay::{Broker, Relay};
-pub use request::{Decision, Request};
-pub use rustls;
-pub use server::Server;
+pub use request::Request;
+pub use response::{Decision, HttpResponse};
+pub use server::{Running, Server};
+pub use stats::Stats;
+pub use text::Text;
 pub use timer::TimerId;
-pub use tungstenite::{self, Bytes, Utf8Bytes};
+/// The byte buffer of binary messages and fragments: the `bytes` crate's, re-exported.
+pub use bytes::Bytes;
 
 /// The README's examples, compiled as doc tests.
 #[cfg(doctest)]

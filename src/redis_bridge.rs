@@ -17,7 +17,9 @@ use log::{debug, info, warn};
 use crate::error::{Error, Result};
 use crate::message::Message;
 use crate::relay::{Broker, Relay};
-use tungstenite::{Bytes, Utf8Bytes};
+use bytes::Bytes;
+
+use crate::text::Text;
 
 /// The channel the chat example publishes on.
 pub const DEFAULT_CHANNEL: &str = "simple-ws-server:chat";
@@ -186,7 +188,7 @@ fn decode(bytes: Vec<u8>) -> Option<(u64, Message)> {
     let kind = bytes[8];
     let payload = Bytes::from(bytes).slice(9..);
     let message = match kind {
-        b'T' => Message::Text(Utf8Bytes::try_from(payload).ok()?),
+        b'T' => Message::Text(Text::try_from(payload).ok()?),
         b'B' => Message::Binary(payload),
         _ => return None,
     };

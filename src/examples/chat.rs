@@ -1,4 +1,4 @@
-use crate::{ClientContext, CloseReason, Handler, Message, Relay, Request};
+use crate::{ClientContext, CloseReason, Handler, Message, Relay};
 
 /// The original's chat room: every client hears every other.
 ///
@@ -19,16 +19,18 @@ use crate::{ClientContext, CloseReason, Handler, Message, Relay, Request};
 pub struct Chat;
 
 impl Handler for Chat {
-    fn on_open(&mut self, ctx: &mut ClientContext<'_>, _request: &Request) {
+    type State = ();
+
+    fn on_open(&mut self, ctx: &mut ClientContext<'_>, _: &mut ()) {
         let line = format!("{} - connected", ctx.peer().ip());
         ctx.broadcast_others(line);
     }
 
-    fn on_message(&mut self, ctx: &mut ClientContext<'_>, message: Message) {
+    fn on_message(&mut self, ctx: &mut ClientContext<'_>, _: &mut (), message: Message) {
         ctx.broadcast_others(said(ctx, message));
     }
 
-    fn on_close(&mut self, ctx: &mut ClientContext<'_>, _reason: CloseReason) {
+    fn on_close(&mut self, ctx: &mut ClientContext<'_>, _: (), _reason: CloseReason) {
         let line = format!("{} - disconnected", ctx.peer().ip());
         ctx.broadcast_others(line);
     }
@@ -80,19 +82,21 @@ impl RelayChat {
 }
 
 impl Handler for RelayChat {
-    fn on_open(&mut self, ctx: &mut ClientContext<'_>, _request: &Request) {
+    type State = ();
+
+    fn on_open(&mut self, ctx: &mut ClientContext<'_>, _: &mut ()) {
         let line = format!("{} - connected", ctx.peer().ip());
         self.tell_everyone_else(ctx, line.into());
         // Logged once the other loops have been told (what tests wait for).
         log::info!("loop {}: {} connected", self.relay.loop_index(), ctx.peer());
     }
 
-    fn on_message(&mut self, ctx: &mut ClientContext<'_>, message: Message) {
+    fn on_message(&mut self, ctx: &mut ClientContext<'_>, _: &mut (), message: Message) {
         let line = said(ctx, message);
         self.tell_everyone_else(ctx, line);
     }
 
-    fn on_close(&mut self, ctx: &mut ClientContext<'_>, _reason: CloseReason) {
+    fn on_close(&mut self, ctx: &mut ClientContext<'_>, _: (), _reason: CloseReason) {
         let line = format!("{} - disconnected", ctx.peer().ip());
         self.tell_everyone_else(ctx, line.into());
     }
