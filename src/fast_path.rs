@@ -13,7 +13,6 @@
 use std::io::ErrorKind;
 use std::time::Instant;
 
-
 use crate::config::Config;
 use crate::conn::{would_block, Conn, Phase, Progress};
 use crate::message::{CloseReason, Message};

@@ -135,7 +135,12 @@ pub trait Handler {
     }
 
     /// A whole message has arrived from the client `ctx.id()`.
-    fn on_message(&mut self, ctx: &mut ClientContext<'_>, state: &mut Self::State, message: Message);
+    fn on_message(
+        &mut self,
+        ctx: &mut ClientContext<'_>,
+        state: &mut Self::State,
+        message: Message,
+    );
 
     /// The client `ctx.id()` has gone; called exactly once for each client that was opened,
     /// whatever ended it, and never for one whose handshake did not finish. Its state is given
@@ -198,7 +203,12 @@ impl<H: Handler + ?Sized> Handler for Box<H> {
     fn on_open(&mut self, ctx: &mut ClientContext<'_>, state: &mut Self::State) {
         (**self).on_open(ctx, state)
     }
-    fn on_message(&mut self, ctx: &mut ClientContext<'_>, state: &mut Self::State, message: Message) {
+    fn on_message(
+        &mut self,
+        ctx: &mut ClientContext<'_>,
+        state: &mut Self::State,
+        message: Message,
+    ) {
         (**self).on_message(ctx, state, message)
     }
     fn on_close(&mut self, ctx: &mut ClientContext<'_>, state: Self::State, reason: CloseReason) {

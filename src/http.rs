@@ -279,23 +279,14 @@ mod tests {
             "HTTP/1.1 400"
         );
         let old = UPGRADE.replace("Version: 13", "Version: 8");
-        assert_eq!(
-            status_of(parse(old.as_bytes(), 16384)),
-            "HTTP/1.1 426"
-        );
+        assert_eq!(status_of(parse(old.as_bytes(), 16384)), "HTTP/1.1 426");
         let no_key = UPGRADE.replace("Sec-WebSocket-Key", "X-Key");
-        assert_eq!(
-            status_of(parse(no_key.as_bytes(), 16384)),
-            "HTTP/1.1 400"
-        );
+        assert_eq!(status_of(parse(no_key.as_bytes(), 16384)), "HTTP/1.1 400");
         assert_eq!(status_of(parse(&[b'a'; 300], 256)), "HTTP/1.1 431");
         let long = format!("GET / HTTP/1.1\r\nX: {}\r\n", "y".repeat(400));
         assert_eq!(status_of(parse(long.as_bytes(), 256)), "HTTP/1.1 431");
         let many: String = (0..200).map(|i| format!("X-{i}: 1\r\n")).collect();
         let many = format!("GET / HTTP/1.1\r\n{many}\r\n");
-        assert_eq!(
-            status_of(parse(many.as_bytes(), 16384)),
-            "HTTP/1.1 431"
-        );
+        assert_eq!(status_of(parse(many.as_bytes(), 16384)), "HTTP/1.1 431");
     }
 }

@@ -1,43 +1,38 @@
 //! # simple-ws-server
 //!
 //! A WebSocket server in the spirit of Python's SimpleWebSocketServer: one thread, one
-//! `mio::Poll` loop owning every socket, [tungstenite] speaking RFC 6455, and one [`Handler`]
+//! `mio::Poll` loop owning every socket, tungstenite speaking RFC 6455, and one [`Handler`]
 //! that owns the application's state and is told about every client.
 //!
 //! ```no_run
-//! use std::collections::HashMap;
-//! use simple_ws_server::{ClientContext, ClientId, CloseReason, Config, Handler, Message, Request, Server};
+//! use simple_ws_server::{ClientContext, CloseReason, Config, Handler, Message, Server};
 //!
 //! /// A chat that greets each client by the name in its URL (`ws://host:8000/?name=ada`).
-//! #[derive(Default)]
-//! struct NamedChat {
-//!     names: HashMap<ClientId, String>,
-//! }
+//! struct NamedChat;
 //!
 //! impl Handler for NamedChat {
-//!     fn on_open(&mut self, ctx: &mut ClientContext<'_>, request: &Request) {
-//!         let name = request.query_param("name").unwrap_or("anonymous").to_owned();
+//!     /// Each client's name, kept by the server beside its connection.
+//!     type State = String;
+//!
+//!     fn on_open(&mut self, ctx: &mut ClientContext<'_>, name: &mut String) {
+//!         *name = ctx.request().query_param("name").unwrap_or("anonymous").to_owned();
 //!         ctx.broadcast_others(format!("{name} joined"));
 //!         ctx.send(format!("welcome, {name}; {} here", ctx.client_count()));
-//!         self.names.insert(ctx.id(), name);
 //!     }
 //!
-//!     fn on_message(&mut self, ctx: &mut ClientContext<'_>, message: Message) {
-//!         let name = &self.names[&ctx.id()];
+//!     fn on_message(&mut self, ctx: &mut ClientContext<'_>, name: &mut String, message: Message) {
 //!         if let Some(text) = message.as_text() {
 //!             ctx.broadcast_others(format!("{name}: {text}"));
 //!         }
 //!     }
 //!
-//!     fn on_close(&mut self, ctx: &mut ClientContext<'_>, _reason: CloseReason) {
-//!         if let Some(name) = self.names.remove(&ctx.id()) {
-//!             ctx.broadcast(format!("{name} left"));
-//!         }
+//!     fn on_close(&mut self, ctx: &mut ClientContext<'_>, name: String, _reason: CloseReason) {
+//!         ctx.broadcast(format!("{name} left"));
 //!     }
 //! }
 //!
 //! let server = Server::bind("127.0.0.1:8000", Config::default())?;
-//! server.run(NamedChat::default())?;
+//! server.run(NamedChat)?;
 //! # Ok::<(), simple_ws_server::Error>(())
 //! ```
 //!
@@ -54,7 +49,12 @@
 //!   the connection, and never for a client whose handshake did not finish.
 //! - Every limit has a safe default ([`Config`]); bad input gets an HTTP status or a close code
 //!   and ends only its own connection.
-//! - A plain HTTP `GET /` is answered with the built-in test page `websocket.html`.
+//! - Each connection has a [`Handler::State`] the server keeps beside it and hands to each of
+//!   its events, and its handshake [`Request`] stays readable ([`ClientContext::request`]).
+//! - A plain HTTP request goes to [`Handler::on_http`] (a health check, metrics); by default
+//!   `GET /` is answered with the built-in test page `websocket.html` and the rest with 404.
+//! - The types a handler touches are this crate's or stable crates' ([`Bytes`], `http`'s
+//!   `HeaderMap`), never tungstenite's.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -88,6 +88,8 @@ mod timeouts;
 mod timer;
 pub mod tls;
 
+/// The byte buffer of binary messages and fragments: the `bytes` crate's, re-exported.
+pub use bytes::Bytes;
 pub use client::ClientId;
 pub use cluster::Cluster;
 pub use config::Config;
@@ -100,12 +102,12 @@ pub use redis_bridge::RedisBridge;
 pub use relay::{Broker, Relay};
 pub use request::Request;
 pub use response::{Decision, HttpResponse};
+/// The rustls crate whose `ServerConfig` [`Config::tls`] takes, re-exported.
+pub use rustls;
 pub use server::{Running, Server};
 pub use stats::Stats;
 pub use text::Text;
 pub use timer::TimerId;
-/// The byte buffer of binary messages and fragments: the `bytes` crate's, re-exported.
-pub use bytes::Bytes;
 
 /// The README's examples, compiled as doc tests.
 #[cfg(doctest)]

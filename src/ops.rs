@@ -2,8 +2,7 @@
 //! `GET /metrics` (Prometheus), whatever the example.
 
 use simple_ws_server::{
-    ClientContext, CloseReason, Context, Decision, Handler, HttpResponse, Message, Request,
-    TimerId,
+    ClientContext, CloseReason, Context, Decision, Handler, HttpResponse, Message, Request, TimerId,
 };
 
 /// The content type of the Prometheus text format.

@@ -179,7 +179,11 @@ impl HttpResponse {
             500
         };
         let mut out = status_line(status);
-        push_header(&mut out, "Content-Length", self.body.len().to_string().as_bytes());
+        push_header(
+            &mut out,
+            "Content-Length",
+            self.body.len().to_string().as_bytes(),
+        );
         push_header(&mut out, "Connection", b"close");
         push_headers(
             &mut out,

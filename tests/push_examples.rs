@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use simple_ws_server::tungstenite::{self, protocol::WebSocket, Message};
+use tungstenite::{self, protocol::WebSocket, Message};
 
 const IO_TIMEOUT: Duration = Duration::from_secs(10);
 

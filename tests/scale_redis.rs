@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use scale_support::*;
-use simple_ws_server::tungstenite::Message;
+use tungstenite::Message;
 
 const SUBSCRIBED: &str = "redis: subscribed to";
 const OUTAGE: &str = "chat goes on locally";
