@@ -1,8 +1,8 @@
-//! The pushing examples in `examples/` (ticker, timers, fragments) run as the programs they are,
-//! each on a free port, driven by a WebSocket client. `cargo test` builds the examples before it
-//! runs the tests.
+//! The pushing examples in `examples/` (ticker, timers, fragments, tokio_embed) run as the
+//! programs they are, each on a free port, driven by a WebSocket client. `cargo test` builds the
+//! examples before it runs the tests.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdout, Command, Stdio};
@@ -168,4 +168,27 @@ fn fragments_stream_a_count_as_one_message_then_the_held_reply() {
     assert_eq!(numbers, (1..=25_000).collect::<Vec<u64>>());
     assert_eq!(recv_text(&mut client), "that was 1 to 25000");
     assert_eq!(recv_text(&mut client), "echoed after the count");
+}
+
+#[test]
+fn tokio_embed_answers_from_async_code_through_the_handle_and_gets_the_handler_back() {
+    let mut example = Example::start("tokio_embed", &["1"]);
+    let mut client = example.connect();
+    let next_answer = |client: &mut Client| loop {
+        let text = recv_text(client);
+        if text != "tick" {
+            return text;
+        }
+    };
+    assert_eq!(next_answer(&mut client), "hello from tokio");
+    client.send(Message::text("hi there")).unwrap();
+    assert_eq!(next_answer(&mut client), "tokio says: HI THERE");
+    // One answer was asked for: the async side stops the server through the handle.
+    assert!(example.wait().success());
+    let mut rest = String::new();
+    example.stdout.read_to_string(&mut rest).unwrap();
+    assert!(
+        rest.contains("server stopped after 1 message(s)"),
+        "{rest:?}"
+    );
 }
