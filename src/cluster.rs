@@ -25,6 +25,7 @@ use crate::server::Server;
 /// cluster.run(|index| RelayChat::new(relay.for_loop(index)))?;
 /// # Ok::<(), simple_ws_server::Error>(())
 /// ```
+#[derive(Debug)]
 pub struct Cluster {
     servers: Vec<Server>,
 }

@@ -41,7 +41,7 @@ use crate::message::Message;
 /// server.run(Echo)?;
 /// # Ok::<(), simple_ws_server::Error>(())
 /// ```
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Handle {
     commands: SyncSender<Action>,
     stop: Arc<AtomicBool>,

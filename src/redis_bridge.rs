@@ -64,6 +64,7 @@ const MAX_BULK: usize = 256 << 20;
 /// cluster.run(|index| RelayChat::new(relay.for_loop(index)))?;
 /// # Ok::<(), simple_ws_server::Error>(())
 /// ```
+#[derive(Debug)]
 pub struct RedisBridge {
     outbox: SyncSender<Vec<u8>>,
     instance: u64,

@@ -63,6 +63,16 @@ pub struct Relay {
     dropped: Arc<AtomicU64>,
 }
 
+impl std::fmt::Debug for Relay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Relay")
+            .field("index", &self.index)
+            .field("loops", &self.loops.len())
+            .field("broker", &self.broker.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 impl Relay {
     /// A relay among these loops (in loop order); this end is loop 0's.
     pub fn new(loops: Vec<Handle>) -> Relay {

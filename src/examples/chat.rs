@@ -64,7 +64,7 @@ fn said(ctx: &ClientContext<'_>, message: Message) -> Message {
 /// cluster.run(|index| RelayChat::new(relay.for_loop(index)))?;
 /// # Ok::<(), simple_ws_server::Error>(())
 /// ```
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct RelayChat {
     relay: Relay,
 }
