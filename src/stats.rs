@@ -46,14 +46,15 @@ pub struct Stats {
     pub flow_pauses: u64,
     /// Messages dropped for a client whose output backlog was high (flow control).
     pub flow_drops: u64,
-    /// Connections closed, by why: see [`CLOSE_REASONS`](Stats::CLOSE_REASONS) for the order.
-    pub closes: [u64; 7],
+    /// Connections closed, by why, in the order of `CLOSE_REASONS` (read with
+    /// [`closes`](Stats::closes)).
+    pub(crate) closes: [u64; 7],
 }
 
 impl Stats {
-    /// The names of the [`closes`](Stats::closes) counters, in order: the
-    /// [`CloseReason`] each counts, in snake case.
-    pub const CLOSE_REASONS: [&'static str; 7] = [
+    /// The names of the `closes` counters, in order: the [`CloseReason`] each counts, in snake
+    /// case.
+    const CLOSE_REASONS: [&'static str; 7] = [
         "by_client",
         "by_server",
         "disconnected",
@@ -62,6 +63,18 @@ impl Stats {
         "slow_consumer",
         "shutdown",
     ];
+
+    /// Connections closed so far, by why: each [`CloseReason`] in snake case (`by_client`,
+    /// `by_server`, `disconnected`, `protocol_error`, `timeout`, `slow_consumer`, `shutdown`)
+    /// with its count, every reason listed (new reasons may be added).
+    ///
+    /// ```
+    /// let stats = simple_ws_server::Stats::default();
+    /// assert!(stats.closes().any(|(reason, count)| reason == "timeout" && count == 0));
+    /// ```
+    pub fn closes(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+        Self::CLOSE_REASONS.into_iter().zip(self.closes)
+    }
 
     /// Counts a connection's end.
     pub(crate) fn closed(&mut self, reason: &CloseReason) {
@@ -152,7 +165,7 @@ impl Stats {
             "# HELP websocket_closes_total Connections closed, by reason.\n\
              # TYPE websocket_closes_total counter\n",
         );
-        for (name, count) in Self::CLOSE_REASONS.iter().zip(self.closes) {
+        for (name, count) in self.closes() {
             let _ = writeln!(out, "websocket_closes_total{{reason=\"{name}\"}} {count}");
         }
         out
