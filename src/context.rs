@@ -12,6 +12,7 @@ use crate::client::ClientId;
 use crate::conn::Conn;
 use crate::message::Message;
 use crate::request::Request;
+use crate::session::KeptRequest;
 use crate::stats::Stats;
 use crate::timer::TimerId;
 
@@ -362,7 +363,7 @@ pub struct ClientContext<'a> {
     ctx: Context<'a>,
     id: ClientId,
     peer: SocketAddr,
-    request: &'a Request,
+    request: &'a KeptRequest,
 }
 
 impl fmt::Debug for ClientContext<'_> {
@@ -370,7 +371,7 @@ impl fmt::Debug for ClientContext<'_> {
         f.debug_struct("ClientContext")
             .field("id", &self.id)
             .field("peer", &self.peer)
-            .field("path", &self.request.path())
+            .field("path", &self.request.get().path())
             .finish_non_exhaustive()
     }
 }
@@ -380,7 +381,7 @@ impl<'a> ClientContext<'a> {
         ctx: Context<'a>,
         id: ClientId,
         peer: SocketAddr,
-        request: &'a Request,
+        request: &'a KeptRequest,
     ) -> Self {
         ClientContext {
             ctx,
@@ -392,8 +393,13 @@ impl<'a> ClientContext<'a> {
 
     /// The handshake request this client opened its WebSocket with (path, query, headers), and
     /// what the handshake settled (subprotocol, extensions); readable for the connection's life.
+    ///
+    /// The server keeps only the request head's bytes between events and parses them again the
+    /// first time an event asks (a microsecond or two for a browser's request), which keeps an
+    /// idle connection small: read what you need in `on_open` (into the connection's
+    /// [`State`](crate::Handler::State)) rather than on every message.
     pub fn request(&self) -> &Request {
-        self.request
+        self.request.get()
     }
 
     /// The id of the client this event is about.

@@ -33,7 +33,7 @@ impl<H: Handler> EventLoop<H> {
             Progress::Opened(request) => {
                 info!("{peer} connected");
                 if let Some(mut session) = self.sessions.take(slot) {
-                    session.request = Some(request);
+                    session.open(request);
                     self.sessions.put(slot, session);
                 }
                 self.call(id, |handler, ctx, state| handler.on_open(ctx, state));
@@ -101,8 +101,9 @@ impl<H: Handler> EventLoop<H> {
                         let (bytes, protocol) =
                             http::upgrade_response(response, protocol.as_deref(), &headers);
                         request.protocol = protocol;
-                        self.sessions.insert(slot, state);
-                        (bytes, upgrade(buf.split_off(head_len), request))
+                        let leftover = buf.split_off(head_len);
+                        self.sessions.insert(slot, state, buf);
+                        (bytes, upgrade(leftover, request))
                     }
                     Decision::Reject {
                         status,
@@ -144,6 +145,7 @@ impl<H: Handler> EventLoop<H> {
             let mut ctx = ClientContext::new(ctx, id, peer, request);
             f(&mut self.handler, &mut ctx, &mut session.state);
         }
+        session.forget_parsed();
         self.sessions.put(id.slot(), session);
     }
 

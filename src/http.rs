@@ -102,6 +102,14 @@ pub(crate) fn plain_http(request: &Request, serve_page: bool) -> Vec<u8> {
     }
 }
 
+/// Parses a request head that [`parse`] accepted before (a kept handshake request).
+pub(crate) fn reparse(head: &[u8]) -> Option<http::Request<()>> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut headers);
+    req.parse(head).ok()?;
+    to_http_request(req.method?, req.path?, req.version, req.headers).ok()
+}
+
 fn to_http_request(
     method: &str,
     path: &str,

@@ -4,15 +4,75 @@
 //! Kept apart from `Conn` so that the connection (and the codec under it) need not be generic
 //! over the handler. A handler call takes the session out of its slot and puts it back after,
 //! so the state is `&mut` while the context borrows the slab: no `RefCell`.
+//!
+//! The request is kept as its head's bytes, parsed again only when a handler asks for it
+//! ([`ClientContext::request`](crate::ClientContext::request)) and dropped after that call: a
+//! parsed `http::Request` costs about 2 KiB for a browser's dozen headers, which would triple an
+//! idle connection's memory, while the head's bytes are a few hundred.
 
+use std::cell::OnceCell;
+use std::net::SocketAddr;
+
+use crate::http;
 use crate::request::Request;
 
 /// One connection's handler state and request.
 pub(crate) struct Session<S> {
     pub(crate) state: S,
-    /// The handshake request; set when the connection opens (before, it travels with the
-    /// connection's upgrade).
-    pub(crate) request: Option<Box<Request>>,
+    /// The handshake request's head, until the connection opens.
+    head: Option<Box<[u8]>>,
+    /// The request, once the connection is open.
+    pub(crate) request: Option<Box<KeptRequest>>,
+}
+
+/// A request kept for the connection's life: its head, and what the handshake settled.
+pub(crate) struct KeptRequest {
+    head: Box<[u8]>,
+    peer: SocketAddr,
+    protocol: Option<String>,
+    extensions: Option<String>,
+    /// The request parsed from `head`, while a handler call needs it.
+    parsed: OnceCell<Box<Request>>,
+}
+
+impl KeptRequest {
+    /// The request, parsed from the kept head if this call has not already.
+    pub(crate) fn get(&self) -> &Request {
+        self.parsed.get_or_init(|| {
+            // The head parsed at the handshake; failing now would be a bug, and still gets a
+            // request (an empty `GET /`) rather than a panic.
+            let inner = http::reparse(&self.head).unwrap_or_default();
+            let mut request = Request::new(inner, self.peer);
+            request.protocol.clone_from(&self.protocol);
+            request.extensions.clone_from(&self.extensions);
+            Box::new(request)
+        })
+    }
+}
+
+impl<S> Session<S> {
+    /// The connection has opened: keep its request (already parsed for `on_open`).
+    pub(crate) fn open(&mut self, mut request: Box<Request>) {
+        let head = self.head.take().unwrap_or_default();
+        let kept = KeptRequest {
+            head,
+            peer: request.peer,
+            protocol: request.protocol.take(),
+            extensions: request.extensions.take(),
+            parsed: OnceCell::new(),
+        };
+        request.protocol.clone_from(&kept.protocol);
+        request.extensions.clone_from(&kept.extensions);
+        let _ = kept.parsed.set(request);
+        self.request = Some(Box::new(kept));
+    }
+
+    /// After a handler call: drop the parsed request, keep the head.
+    pub(crate) fn forget_parsed(&mut self) {
+        if let Some(kept) = &mut self.request {
+            kept.parsed.take();
+        }
+    }
 }
 
 /// Sessions by slab slot.
@@ -27,13 +87,15 @@ impl<S> Default for Sessions<S> {
 }
 
 impl<S> Sessions<S> {
-    /// Starts the session of the connection in `slot`, replacing any left there.
-    pub(crate) fn insert(&mut self, slot: usize, state: S) {
+    /// Starts the session of the connection in `slot` (replacing any left there), with its
+    /// handshake request's head.
+    pub(crate) fn insert(&mut self, slot: usize, state: S, head: Vec<u8>) {
         if self.slots.len() <= slot {
             self.slots.resize_with(slot + 1, || None);
         }
         self.slots[slot] = Some(Session {
             state,
+            head: Some(head.into_boxed_slice()),
             request: None,
         });
     }
