@@ -4,7 +4,7 @@
 //! Each client's room is its per-connection state ([`Handler::State`]); the handler keeps only
 //! the members of each room, to know whom to tell.
 //!
-//! Run it with `cargo run --example rooms`, then open `http://localhost:8000/` and connect to
+//! Run it with `cargo run --example rooms` (or `-- ADDRESS`; the default is `[::]:8000`), then open `http://localhost:8000/` and connect to
 //! `ws://localhost:8000/lobby` or any other path.
 
 use std::collections::{HashMap, HashSet};
@@ -71,11 +71,11 @@ impl Handler for Rooms {
 
 fn main() -> Result<(), simple_ws_server::Error> {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
-    let server = Server::bind("[::]:8000", Config::default())?;
-    println!(
-        "listening on ws://localhost:{}/",
-        server.local_addr().port()
-    );
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "[::]:8000".into());
+    let server = Server::bind(addr.as_str(), Config::default())?;
+    println!("listening on ws://{}/", server.local_addr());
     println!(
         "open http://localhost:{}/ in a browser",
         server.local_addr().port()

@@ -1,7 +1,8 @@
 //! Token authentication in the handshake: WebSockets carry no authentication of their own, so the
 //! server checks a token before it upgrades the connection, and refuses with `401` otherwise.
 //!
-//! Run it with `cargo run --example token_auth` (the port is `PORT`, default 8000), then:
+//! Run it with `cargo run --example token_auth` (or `-- ADDRESS`; the default is
+//! `127.0.0.1:8000`), then:
 //! - a browser (or any client that cannot set headers) puts the token in the URL:
 //!   `ws://localhost:8000/?token=let-me-in`;
 //! - other clients send a header: `Authorization: Bearer let-me-in`.
@@ -72,21 +73,18 @@ impl Handler for TokenAuth {
 }
 
 fn main() -> Result<(), Error> {
-    let port: u16 = std::env::var("PORT")
-        .ok()
-        .and_then(|port| port.parse().ok())
-        .unwrap_or(8000);
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:8000".into());
     let handler = TokenAuth {
         tokens: HashMap::from([
             ("let-me-in".to_owned(), "ada".to_owned()),
             ("open-sesame".to_owned(), "grace".to_owned()),
         ]),
     };
-    let server = Server::bind(("127.0.0.1", port), Config::default())?;
-    println!(
-        "listening on ws://{}/ ; connect with ?token=let-me-in or Authorization: Bearer let-me-in",
-        server.local_addr()
-    );
+    let server = Server::bind(addr.as_str(), Config::default())?;
+    println!("listening on ws://{}/", server.local_addr());
+    println!("connect with ?token=let-me-in or Authorization: Bearer let-me-in");
     server.run(handler)?;
     Ok(())
 }
