@@ -43,7 +43,9 @@ struct Counter {
 }
 
 impl Handler for Counter {
-    fn on_message(&mut self, ctx: &mut ClientContext<'_>, message: Message) {
+    type State = ();
+
+    fn on_message(&mut self, ctx: &mut ClientContext<'_>, _: &mut (), message: Message) {
         let count = message
             .as_text()
             .and_then(|text| text.strip_prefix("count "))
@@ -73,7 +75,7 @@ impl Handler for Counter {
         }
     }
 
-    fn on_close(&mut self, ctx: &mut ClientContext<'_>, _reason: CloseReason) {
+    fn on_close(&mut self, ctx: &mut ClientContext<'_>, _: (), _reason: CloseReason) {
         let id = ctx.id();
         self.counts.retain(|timer, count| {
             let theirs = count.client == id;
@@ -105,5 +107,6 @@ fn main() -> Result<(), Error> {
         .unwrap_or_else(|| "127.0.0.1:8000".into());
     let server = Server::bind(addr.as_str(), Config::default())?;
     println!("listening on ws://{}/", server.local_addr());
-    server.run(Counter::default())
+    server.run(Counter::default())?;
+    Ok(())
 }

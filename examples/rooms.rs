@@ -1,73 +1,85 @@
 //! A chat with rooms: a client joins the room named by its URL path (`ws://host:8000/lobby`) and
 //! hears only the clients in the same room.
 //!
-//! Run it with `cargo run --example rooms`, then open `http://localhost:8000/` and connect to
+//! Each client's room is its per-connection state ([`Handler::State`]); the handler keeps only
+//! the members of each room, to know whom to tell.
+//!
+//! Run it with `cargo run --example rooms` (or `-- ADDRESS`; the default is `[::]:8000`), then open `http://localhost:8000/` and connect to
 //! `ws://localhost:8000/lobby` or any other path.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use simple_ws_server::{
-    ClientContext, ClientId, CloseReason, Config, Handler, Message, Request, Server,
-};
+use simple_ws_server::{ClientContext, ClientId, CloseReason, Config, Handler, Message, Server};
 
-/// Which room each client is in. The handler owns this state; the server tells it about clients.
+/// Who is in each room.
 #[derive(Default)]
 struct Rooms {
-    room_of: HashMap<ClientId, String>,
+    members: HashMap<String, HashSet<ClientId>>,
 }
 
+/// The room a client is in (its per-connection state).
+#[derive(Default)]
+struct Room(String);
+
 impl Rooms {
-    /// Sends `message` to everyone in `room` but `except`.
-    fn tell_room(&self, ctx: &mut ClientContext<'_>, room: &str, except: ClientId, message: &str) {
-        let members: Vec<ClientId> = self
-            .room_of
-            .iter()
-            .filter(|(id, r)| r.as_str() == room && **id != except)
-            .map(|(id, _)| *id)
-            .collect();
-        for id in members {
-            ctx.send_to(id, message);
+    /// Sends `message` to everyone in `room` but the client `ctx` is about.
+    fn tell_room(&self, ctx: &mut ClientContext<'_>, room: &str, message: &str) {
+        let me = ctx.id();
+        for &id in self.members.get(room).into_iter().flatten() {
+            if id != me {
+                ctx.send_to(id, message);
+            }
         }
     }
 }
 
 impl Handler for Rooms {
-    fn on_open(&mut self, ctx: &mut ClientContext<'_>, request: &Request) {
-        let room = request.path().trim_matches('/');
-        let room = if room.is_empty() { "lobby" } else { room }.to_owned();
-        let count = self.room_of.values().filter(|r| **r == room).count();
-        ctx.send(format!("welcome to {room}; {count} others here"));
-        self.tell_room(ctx, &room, ctx.id(), &format!("{} joined", ctx.peer().ip()));
-        self.room_of.insert(ctx.id(), room);
+    type State = Room;
+
+    fn on_open(&mut self, ctx: &mut ClientContext<'_>, room: &mut Room) {
+        let name = ctx.request().path().trim_matches('/');
+        room.0 = if name.is_empty() { "lobby" } else { name }.to_owned();
+        let members = self.members.entry(room.0.clone()).or_default();
+        ctx.send(format!(
+            "welcome to {}; {} others here",
+            room.0,
+            members.len()
+        ));
+        members.insert(ctx.id());
+        let line = format!("{} joined", ctx.peer().ip());
+        self.tell_room(ctx, &room.0, &line);
     }
 
-    fn on_message(&mut self, ctx: &mut ClientContext<'_>, message: Message) {
-        let Some(room) = self.room_of.get(&ctx.id()).cloned() else {
-            return;
-        };
+    fn on_message(&mut self, ctx: &mut ClientContext<'_>, room: &mut Room, message: Message) {
         if let Some(text) = message.as_text() {
-            let line = format!("[{room}] {}: {text}", ctx.peer().ip());
-            self.tell_room(ctx, &room, ctx.id(), &line);
+            let line = format!("[{}] {}: {text}", room.0, ctx.peer().ip());
+            self.tell_room(ctx, &room.0, &line);
         }
     }
 
-    fn on_close(&mut self, ctx: &mut ClientContext<'_>, _reason: CloseReason) {
-        if let Some(room) = self.room_of.remove(&ctx.id()) {
-            self.tell_room(ctx, &room, ctx.id(), &format!("{} left", ctx.peer().ip()));
+    fn on_close(&mut self, ctx: &mut ClientContext<'_>, room: Room, _reason: CloseReason) {
+        if let Some(members) = self.members.get_mut(&room.0) {
+            members.remove(&ctx.id());
+            if members.is_empty() {
+                self.members.remove(&room.0);
+            }
         }
+        let line = format!("{} left", ctx.peer().ip());
+        self.tell_room(ctx, &room.0, &line);
     }
 }
 
 fn main() -> Result<(), simple_ws_server::Error> {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
-    let server = Server::bind("[::]:8000", Config::default())?;
-    println!(
-        "listening on ws://localhost:{}/",
-        server.local_addr().port()
-    );
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "[::]:8000".into());
+    let server = Server::bind(addr.as_str(), Config::default())?;
+    println!("listening on ws://{}/", server.local_addr());
     println!(
         "open http://localhost:{}/ in a browser",
         server.local_addr().port()
     );
-    server.run(Rooms::default())
+    server.run(Rooms::default())?;
+    Ok(())
 }

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use simple_ws_server::tungstenite::{self, Message};
+use tungstenite::{self, Message};
 
 struct Opts {
     send: SocketAddr,

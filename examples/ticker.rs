@@ -8,9 +8,7 @@
 use std::sync::mpsc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use simple_ws_server::{
-    ClientContext, ClientId, Config, Error, Handle, Handler, Message, Request, Server,
-};
+use simple_ws_server::{ClientContext, ClientId, Config, Error, Handle, Handler, Message, Server};
 
 /// The handler only tells the worker thread who connected and echoes messages; everything else
 /// comes from the worker.
@@ -19,12 +17,14 @@ struct Registrar {
 }
 
 impl Handler for Registrar {
-    fn on_open(&mut self, ctx: &mut ClientContext<'_>, _request: &Request) {
+    type State = ();
+
+    fn on_open(&mut self, ctx: &mut ClientContext<'_>, _: &mut ()) {
         // The worker may have stopped; then there is nobody to tell.
         let _ = self.new_clients.send(ctx.id());
     }
 
-    fn on_message(&mut self, ctx: &mut ClientContext<'_>, message: Message) {
+    fn on_message(&mut self, ctx: &mut ClientContext<'_>, _: &mut (), message: Message) {
         ctx.send(message);
     }
 }

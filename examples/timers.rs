@@ -8,8 +8,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use simple_ws_server::{
-    ClientContext, ClientId, CloseReason, Config, Context, Error, Handler, Message, Request,
-    Server, TimerId,
+    ClientContext, ClientId, CloseReason, Config, Context, Error, Handler, Message, Server, TimerId,
 };
 
 const HELP: &str = "send `remind SECONDS TEXT` to get TEXT back later, `cancel` to cancel yours";
@@ -40,14 +39,16 @@ impl Reminders {
 }
 
 impl Handler for Reminders {
-    fn on_open(&mut self, ctx: &mut ClientContext<'_>, _request: &Request) {
+    type State = ();
+
+    fn on_open(&mut self, ctx: &mut ClientContext<'_>, _: &mut ()) {
         if self.uptime.is_none() {
             self.uptime = Some(ctx.set_timer(UPTIME_EVERY));
         }
         ctx.send(HELP);
     }
 
-    fn on_message(&mut self, ctx: &mut ClientContext<'_>, message: Message) {
+    fn on_message(&mut self, ctx: &mut ClientContext<'_>, _: &mut (), message: Message) {
         let text = message.as_text().unwrap_or("").trim();
         let mut words = text.splitn(3, ' ');
         match (words.next(), words.next(), words.next()) {
@@ -68,7 +69,7 @@ impl Handler for Reminders {
         }
     }
 
-    fn on_close(&mut self, ctx: &mut ClientContext<'_>, _reason: CloseReason) {
+    fn on_close(&mut self, ctx: &mut ClientContext<'_>, _: (), _reason: CloseReason) {
         // Nobody is left to remind: cancel the client's timers instead of letting them fire.
         let id = ctx.id();
         self.cancel_all_of(ctx, id);
@@ -100,5 +101,6 @@ fn main() -> Result<(), Error> {
         started: Instant::now(),
         pending: HashMap::new(),
         uptime: None,
-    })
+    })?;
+    Ok(())
 }

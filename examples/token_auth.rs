@@ -1,29 +1,31 @@
 //! Token authentication in the handshake: WebSockets carry no authentication of their own, so the
 //! server checks a token before it upgrades the connection, and refuses with `401` otherwise.
 //!
-//! Run it with `cargo run --example token_auth` (the port is `PORT`, default 8000), then:
+//! Run it with `cargo run --example token_auth` (or `-- ADDRESS`; the default is
+//! `127.0.0.1:8000`), then:
 //! - a browser (or any client that cannot set headers) puts the token in the URL:
 //!   `ws://localhost:8000/?token=let-me-in`;
 //! - other clients send a header: `Authorization: Bearer let-me-in`.
 //!
-//! Every other handshake gets `401 Unauthorized` and never reaches `on_open`. The tokens here are
-//! a fixed table; a real server would look them up, compare them in constant time, and serve
-//! wss:// (see `Config::tls`) so that they are not sent in clear.
+//! Every other handshake gets `401 Unauthorized` with a `WWW-Authenticate: Bearer` header (RFC
+//! 6750, 3) and never reaches `on_open`. The user a token names becomes the connection's state,
+//! set in `on_handshake` and handed to every later event. The tokens here are a fixed table; a
+//! real server would look them up, compare them in constant time, and serve wss:// (see
+//! `Config::tls`) so that they are not sent in clear.
 
 use std::collections::HashMap;
 
-use simple_ws_server::{
-    ClientContext, ClientId, CloseReason, Config, Decision, Error, Handler, Message, Request,
-    Server,
-};
+use simple_ws_server::{ClientContext, Config, Decision, Error, Handler, Message, Request, Server};
 
 /// Echoes messages prefixed with the user's name, once the handshake showed a valid token.
 struct TokenAuth {
     /// Token → user name.
     tokens: HashMap<String, String>,
-    /// The user each open client authenticated as.
-    users: HashMap<ClientId, String>,
 }
+
+/// The user a connection authenticated as (its per-connection state).
+#[derive(Default)]
+struct User(String);
 
 impl TokenAuth {
     /// The token a request carries: `?token=...`, else `Authorization: Bearer ...`.
@@ -35,59 +37,54 @@ impl TokenAuth {
                 .map(str::trim)
         })
     }
-
-    fn user(&self, request: &Request) -> Option<&String> {
-        Self::token(request).and_then(|token| self.tokens.get(token))
-    }
 }
 
 impl Handler for TokenAuth {
-    fn on_handshake(&mut self, request: &Request) -> Decision {
-        match self.user(request) {
-            Some(_) => Decision::accept(),
+    type State = User;
+
+    fn on_handshake(&mut self, request: &Request, user: &mut User) -> Decision {
+        match Self::token(request).and_then(|token| self.tokens.get(token)) {
+            Some(name) => {
+                user.0 = name.clone();
+                Decision::accept()
+            }
             None => {
                 eprintln!("{}: refused, no valid token", request.peer_addr());
+                // "If the protected resource request does not include authentication
+                // credentials or does not contain an access token that enables access to the
+                // protected resource, the resource server MUST include the HTTP
+                // "WWW-Authenticate" response header field" (RFC 6750, 3).
                 Decision::reject(401, "a valid token is required")
+                    .header("WWW-Authenticate", "Bearer realm=\"token_auth\"")
             }
         }
     }
 
-    fn on_open(&mut self, ctx: &mut ClientContext<'_>, request: &Request) {
-        // on_handshake accepted this request, so the token is valid.
-        let user = self.user(request).cloned().unwrap_or_default();
-        ctx.send(format!("hello, {user}"));
-        self.users.insert(ctx.id(), user);
+    fn on_open(&mut self, ctx: &mut ClientContext<'_>, user: &mut User) {
+        ctx.send(format!("hello, {}", user.0));
     }
 
-    fn on_message(&mut self, ctx: &mut ClientContext<'_>, message: Message) {
-        let user = &self.users[&ctx.id()];
+    fn on_message(&mut self, ctx: &mut ClientContext<'_>, user: &mut User, message: Message) {
         match message.as_text() {
-            Some(text) => ctx.send(format!("{user}: {text}")),
+            Some(text) => ctx.send(format!("{}: {text}", user.0)),
             None => ctx.send(message),
         }
-    }
-
-    fn on_close(&mut self, ctx: &mut ClientContext<'_>, _reason: CloseReason) {
-        self.users.remove(&ctx.id());
     }
 }
 
 fn main() -> Result<(), Error> {
-    let port: u16 = std::env::var("PORT")
-        .ok()
-        .and_then(|port| port.parse().ok())
-        .unwrap_or(8000);
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:8000".into());
     let handler = TokenAuth {
         tokens: HashMap::from([
             ("let-me-in".to_owned(), "ada".to_owned()),
             ("open-sesame".to_owned(), "grace".to_owned()),
         ]),
-        users: HashMap::new(),
     };
-    let server = Server::bind(("127.0.0.1", port), Config::default())?;
-    println!(
-        "listening on ws://{}/ ; connect with ?token=let-me-in or Authorization: Bearer let-me-in",
-        server.local_addr()
-    );
-    server.run(handler)
+    let server = Server::bind(addr.as_str(), Config::default())?;
+    println!("listening on ws://{}/", server.local_addr());
+    println!("connect with ?token=let-me-in or Authorization: Bearer let-me-in");
+    server.run(handler)?;
+    Ok(())
 }

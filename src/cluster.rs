@@ -133,7 +133,7 @@ impl Cluster {
             let spawned = std::thread::Builder::new()
                 .name(format!("loop-{index}"))
                 .spawn(move || {
-                    let result = server.run(handler);
+                    let result = server.run(handler).map(drop);
                     stop_all(&peers);
                     result
                 });
@@ -151,7 +151,7 @@ impl Cluster {
                 }
             }
         }
-        let mut result = first.run(make(0));
+        let mut result = first.run(make(0)).map(drop);
         stop_all(&handles);
         for thread in threads {
             let loop_result = thread.join().unwrap_or_else(|_| {

@@ -188,7 +188,7 @@ impl Conn {
                     if !worth_parsing {
                         continue;
                     }
-                    match http::parse(buf, config.max_handshake_size, config.serve_page) {
+                    match http::parse(buf, config.max_handshake_size) {
                         Step::NeedMore => continue,
                         step => return Progress::Request(step),
                     }

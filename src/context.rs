@@ -1,17 +1,21 @@
 //! What a handler can do: queue sends, closes and timers for the loop to apply.
 
+use std::fmt;
 use std::net::SocketAddr;
 use std::ops::{Deref, DerefMut};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use slab::Slab;
 
 use crate::client::ClientId;
 use crate::conn::Conn;
 use crate::flow::FlowStats;
 use crate::message::Message;
+use crate::request::Request;
+use crate::session::KeptRequest;
+use crate::stats::Stats;
 use crate::timer::TimerId;
-use tungstenite::Bytes;
 
 /// One thing a handler asked for, applied by the loop after the handler returns.
 #[derive(Debug)]
@@ -60,7 +64,9 @@ pub(crate) enum Action {
 /// struct Counter;
 ///
 /// impl Handler for Counter {
-///     fn on_message(&mut self, ctx: &mut ClientContext<'_>, _message: Message) {
+///     type State = ();
+///
+///     fn on_message(&mut self, ctx: &mut ClientContext<'_>, _: &mut (), _message: Message) {
 ///         ctx.send_fragment(Fragment::Start("counting:".into()));
 ///         for tens in 0..10 {
 ///             let piece: String = (tens * 100 + 1..=tens * 100 + 100)
@@ -96,14 +102,30 @@ pub(crate) struct Outbox {
 pub struct Context<'a> {
     pub(crate) conns: &'a Slab<Conn>,
     pub(crate) outbox: &'a mut Outbox,
+    pub(crate) stats: &'a Stats,
     pub(crate) flow: &'a FlowStats,
 }
 
+impl fmt::Debug for Context<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Context")
+            .field("connections", &self.conns.len())
+            .field("queued_actions", &self.outbox.actions.len())
+            .finish_non_exhaustive()
+    }
+}
+
 impl<'a> Context<'a> {
-    pub(crate) fn new(conns: &'a Slab<Conn>, outbox: &'a mut Outbox, flow: &'a FlowStats) -> Self {
+    pub(crate) fn new(
+        conns: &'a Slab<Conn>,
+        outbox: &'a mut Outbox,
+        stats: &'a Stats,
+        flow: &'a FlowStats,
+    ) -> Self {
         Context {
             conns,
             outbox,
+            stats,
             flow,
         }
     }
@@ -174,6 +196,25 @@ impl<'a> Context<'a> {
         *self.flow
     }
 
+    /// This loop's counters: connections, messages and bytes in and out, closes by reason,
+    /// backlog (see [`Stats`]). The gauges (connections, backlog) are measured now, by a walk
+    /// over the connections: call it for a scrape, not per message.
+    pub fn stats(&self) -> Stats {
+        let mut stats = self.stats.clone();
+        stats.sockets = self.conns.len() as u64;
+        stats.connections = 0;
+        stats.backlog_bytes = 0;
+        for (_, conn) in self.conns.iter() {
+            if conn.is_open() {
+                stats.connections += 1;
+            }
+            stats.backlog_bytes += (conn.out.len() - conn.out_sent) as u64;
+        }
+        stats.flow_pauses = self.flow.pauses;
+        stats.flow_drops = self.flow.dropped;
+        stats
+    }
+
     /// Send a message to one client. A client that has gone (or whose id is stale) is skipped.
     pub fn send_to(&mut self, client: ClientId, message: impl Into<Message>) {
         self.outbox
@@ -207,7 +248,9 @@ impl<'a> Context<'a> {
     /// struct Chunks;
     ///
     /// impl Handler for Chunks {
-    ///     fn on_message(&mut self, _ctx: &mut ClientContext<'_>, _message: Message) {}
+    ///     type State = ();
+    ///
+    ///     fn on_message(&mut self, _: &mut ClientContext<'_>, _: &mut (), _: Message) {}
     ///
     ///     fn on_timer(&mut self, ctx: &mut Context<'_>, _timer: TimerId) {
     ///         let clients: Vec<_> = ctx.clients().collect();
@@ -278,7 +321,7 @@ impl<'a> Context<'a> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use simple_ws_server::{ClientContext, Context, Handler, Message, Request, TimerId};
+    /// use simple_ws_server::{ClientContext, Context, Handler, Message, TimerId};
     ///
     /// /// Greets each client, then sends it a second message 5 seconds later.
     /// #[derive(Default)]
@@ -287,13 +330,15 @@ impl<'a> Context<'a> {
     /// }
     ///
     /// impl Handler for Later {
-    ///     fn on_open(&mut self, ctx: &mut ClientContext<'_>, _request: &Request) {
+    ///     type State = ();
+    ///
+    ///     fn on_open(&mut self, ctx: &mut ClientContext<'_>, _: &mut ()) {
     ///         ctx.send("hello");
     ///         let timer = ctx.set_timer(Duration::from_secs(5));
     ///         self.due.push((timer, ctx.id()));
     ///     }
     ///
-    ///     fn on_message(&mut self, _ctx: &mut ClientContext<'_>, _message: Message) {}
+    ///     fn on_message(&mut self, _: &mut ClientContext<'_>, _: &mut (), _: Message) {}
     ///
     ///     fn on_timer(&mut self, ctx: &mut Context<'_>, timer: TimerId) {
     ///         if let Some(i) = self.due.iter().position(|(t, _)| *t == timer) {
@@ -322,36 +367,42 @@ impl<'a> Context<'a> {
     /// the live ones, so re-arming a timer on every message keeps memory bounded.
     ///
     /// ```
+    /// use std::collections::HashMap;
     /// use std::time::Duration;
-    /// use simple_ws_server::{ClientContext, Handler, Message, Request, TimerId};
+    /// use simple_ws_server::{ClientContext, ClientId, CloseReason, Handler, Message, TimerId};
     ///
     /// /// Closes a client that sends nothing within 10 seconds of connecting.
     /// #[derive(Default)]
     /// struct SpeakUp {
-    ///     deadlines: std::collections::HashMap<simple_ws_server::ClientId, TimerId>,
+    ///     /// Which client each pending timer is about.
+    ///     deadlines: HashMap<TimerId, ClientId>,
     /// }
     ///
     /// impl Handler for SpeakUp {
-    ///     fn on_open(&mut self, ctx: &mut ClientContext<'_>, _request: &Request) {
+    ///     /// The client's pending deadline.
+    ///     type State = Option<TimerId>;
+    ///
+    ///     fn on_open(&mut self, ctx: &mut ClientContext<'_>, deadline: &mut Option<TimerId>) {
     ///         let timer = ctx.set_timer(Duration::from_secs(10));
-    ///         self.deadlines.insert(ctx.id(), timer);
+    ///         self.deadlines.insert(timer, ctx.id());
+    ///         *deadline = Some(timer);
     ///     }
     ///
-    ///     fn on_message(&mut self, ctx: &mut ClientContext<'_>, _message: Message) {
-    ///         if let Some(timer) = self.deadlines.remove(&ctx.id()) {
+    ///     fn on_message(&mut self, ctx: &mut ClientContext<'_>, deadline: &mut Option<TimerId>, _: Message) {
+    ///         if let Some(timer) = deadline.take() {
+    ///             self.deadlines.remove(&timer);
     ///             ctx.cancel_timer(timer); // it spoke in time
     ///         }
     ///     }
     ///
+    ///     fn on_close(&mut self, _: &mut ClientContext<'_>, deadline: Option<TimerId>, _: CloseReason) {
+    ///         if let Some(timer) = deadline {
+    ///             self.deadlines.remove(&timer);
+    ///         }
+    ///     }
+    ///
     ///     fn on_timer(&mut self, ctx: &mut simple_ws_server::Context<'_>, timer: TimerId) {
-    ///         let late: Vec<_> = self
-    ///             .deadlines
-    ///             .iter()
-    ///             .filter(|(_, t)| **t == timer)
-    ///             .map(|(client, _)| *client)
-    ///             .collect();
-    ///         for client in late {
-    ///             self.deadlines.remove(&client);
+    ///         if let Some(client) = self.deadlines.remove(&timer) {
     ///             ctx.close(client, 4000, "say something");
     ///         }
     ///     }
@@ -383,7 +434,9 @@ impl<'a> Context<'a> {
 /// struct Relay;
 ///
 /// impl Handler for Relay {
-///     fn on_message(&mut self, ctx: &mut ClientContext<'_>, message: Message) {
+///     type State = ();
+///
+///     fn on_message(&mut self, ctx: &mut ClientContext<'_>, _: &mut (), message: Message) {
 ///         ctx.broadcast_others(message); // to everyone but the sender
 ///         ctx.send("relayed");           // to the sender
 ///     }
@@ -393,11 +446,43 @@ pub struct ClientContext<'a> {
     ctx: Context<'a>,
     id: ClientId,
     peer: SocketAddr,
+    request: &'a KeptRequest,
+}
+
+impl fmt::Debug for ClientContext<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientContext")
+            .field("id", &self.id)
+            .field("peer", &self.peer)
+            .field("path", &self.request.get().path())
+            .finish_non_exhaustive()
+    }
 }
 
 impl<'a> ClientContext<'a> {
-    pub(crate) fn new(ctx: Context<'a>, id: ClientId, peer: SocketAddr) -> Self {
-        ClientContext { ctx, id, peer }
+    pub(crate) fn new(
+        ctx: Context<'a>,
+        id: ClientId,
+        peer: SocketAddr,
+        request: &'a KeptRequest,
+    ) -> Self {
+        ClientContext {
+            ctx,
+            id,
+            peer,
+            request,
+        }
+    }
+
+    /// The handshake request this client opened its WebSocket with (path, query, headers), and
+    /// what the handshake settled (subprotocol, extensions); readable for the connection's life.
+    ///
+    /// The server keeps only the request head's bytes between events and parses them again the
+    /// first time an event asks (a microsecond or two for a browser's request), which keeps an
+    /// idle connection small: read what you need in `on_open` (into the connection's
+    /// [`State`](crate::Handler::State)) rather than on every message.
+    pub fn request(&self) -> &Request {
+        self.request.get()
     }
 
     /// The id of the client this event is about.
@@ -439,7 +524,9 @@ impl<'a> ClientContext<'a> {
     /// struct Zeros;
     ///
     /// impl Handler for Zeros {
-    ///     fn on_message(&mut self, ctx: &mut ClientContext<'_>, _message: Message) {
+    ///     type State = ();
+    ///
+    ///     fn on_message(&mut self, ctx: &mut ClientContext<'_>, _: &mut (), _: Message) {
     ///         let piece = simple_ws_server::Bytes::from(vec![0u8; 64 << 10]);
     ///         ctx.send_fragment(Fragment::Start(piece.clone().into()));
     ///         for _ in 1..16 {

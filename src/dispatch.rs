@@ -9,13 +9,14 @@ use log::{debug, error, info};
 
 use crate::client::ClientId;
 use crate::conn::{Phase, Progress, Then};
-use crate::context::{Action, ClientContext, Context};
+use crate::context::{Action, ClientContext, Context, Fragment};
 use crate::event_loop::EventLoop;
 use crate::handler::Handler;
 use crate::http::{self, Step};
 use crate::message::{CloseReason, Message};
 use crate::outgoing::encode_frame;
-use crate::request::{Decision, Request};
+use crate::request::Request;
+use crate::response::Decision;
 use crate::timer::{Due, TimerId};
 
 impl<H: Handler> EventLoop<H> {
@@ -33,11 +34,19 @@ impl<H: Handler> EventLoop<H> {
             Progress::Request(step) => self.answer(slot, step),
             Progress::Opened(request) => {
                 info!("{peer} connected");
-                self.call(id, "on_open", |handler, ctx| handler.on_open(ctx, &request));
+                if let Some(mut session) = self.sessions.take(slot) {
+                    session.open(request);
+                    self.sessions.put(slot, session);
+                }
+                self.call(id, "on_open", |handler, ctx, state| {
+                    handler.on_open(ctx, state)
+                });
             }
             Progress::Message(message) => {
-                self.call(id, "on_message", |handler, ctx| {
-                    handler.on_message(ctx, message)
+                self.stats.messages_in += 1;
+                self.stats.bytes_in += message.len() as u64;
+                self.call(id, "on_message", |handler, ctx, state| {
+                    handler.on_message(ctx, state, message)
                 });
             }
             Progress::Left(reason) => {
@@ -64,78 +73,122 @@ impl<H: Handler> EventLoop<H> {
             return;
         };
         let mut buf = std::mem::take(buf);
-        let peer = conn.peer;
+        let (peer, generation) = (conn.peer, conn.generation);
         let (bytes, then) = match step {
             Step::NeedMore => return,
             Step::Respond(bytes) => (bytes, Then::Close),
+            Step::Http(request) => {
+                let request = Request::new(*request, peer);
+                let mut ctx =
+                    Context::new(&self.conns, &mut self.outbox, &self.stats, &self.flow.stats);
+                let head = request.method() == ::http::Method::HEAD;
+                let handler = &mut self.handler;
+                let bytes = match guard("on_http", peer, || handler.on_http(&mut ctx, &request)) {
+                    Some(Some(response)) => response.to_bytes(head),
+                    Some(None) => http::plain_http(&request, self.config.serve_page),
+                    None => http::error(500, "internal error"),
+                };
+                (bytes, Then::Close)
+            }
             Step::Upgrade(parts) => {
                 let http::Upgrade {
                     request,
                     response,
                     head_len,
                 } = *parts;
-                let request = Request {
-                    inner: request,
-                    peer,
-                };
+                let mut request = Request::new(request, peer);
+                let mut state = H::State::default();
                 let decision = if http::origin_allowed(&request.inner, &self.config.allowed_origins)
                 {
                     let handler = &mut self.handler;
-                    guard("on_handshake", peer, || handler.on_handshake(&request))
-                        .unwrap_or_else(|| Decision::reject(500, "internal error"))
+                    guard("on_handshake", peer, || {
+                        handler.on_handshake(&request, &mut state)
+                    })
+                    .unwrap_or_else(|| Decision::reject(500, "internal error"))
                 } else {
                     Decision::reject(403, "origin not allowed")
                 };
                 match decision {
-                    Decision::Accept => (
-                        http::upgrade_response(response, None),
-                        upgrade(buf.split_off(head_len), request),
-                    ),
-                    Decision::AcceptWithProtocol(protocol) => (
-                        http::upgrade_response(response, Some(&protocol)),
-                        upgrade(buf.split_off(head_len), request),
-                    ),
-                    Decision::Reject { status, body } => {
+                    Decision::Accept { protocol, headers } => {
+                        let (bytes, protocol) =
+                            http::upgrade_response(response, protocol.as_deref(), &headers);
+                        request.protocol = protocol;
+                        let leftover = buf.split_off(head_len);
+                        self.sessions.insert(slot, state, buf);
+                        (bytes, upgrade(leftover, request))
+                    }
+                    Decision::Reject {
+                        status,
+                        body,
+                        headers,
+                    } => {
                         debug!("{peer}: handshake rejected with {status}");
-                        (http::error(status.clamp(400, 599), &body), Then::Close)
+                        let status = status.clamp(400, 599);
+                        (http::error_with(status, &body, &headers), Then::Close)
                     }
                 }
             }
         };
         if let Then::Close = then {
-            let id = ClientId::new(slot, conn.generation);
+            let id = ClientId::new(slot, generation);
             self.deadlines
                 .add_after(self.now, self.config.close_timeout, Due::Close(id));
         }
-        conn.respond(bytes, then);
-        self.queue_flush(slot);
-    }
-
-    /// Calls the handler about one open client. A panic in the call closes that client with
-    /// 1011 (internal error); the others are served on.
-    fn call(&mut self, id: ClientId, method: &str, f: impl FnOnce(&mut H, &mut ClientContext<'_>)) {
-        let Some(conn) = self.conn(id) else { return };
-        let peer = conn.peer;
-        let ctx = Context::new(&self.conns, &mut self.outbox, &self.flow.stats);
-        let mut ctx = ClientContext::new(ctx, id, peer);
-        let handler = &mut self.handler;
-        if guard(method, peer, || f(handler, &mut ctx)).is_none() {
-            ctx.disconnect(1011, "internal error");
+        if let Some(conn) = self.conns.get_mut(slot) {
+            conn.respond(bytes, then);
+            self.queue_flush(slot);
         }
     }
 
-    /// Tells the handler a client has gone (the connection may already be out of the slab).
+    /// Calls the handler about one open client, with its state. A panic in the call closes that
+    /// client with 1011 (internal error); the others are served on.
+    pub(crate) fn call(
+        &mut self,
+        id: ClientId,
+        method: &str,
+        f: impl FnOnce(&mut H, &mut ClientContext<'_>, &mut H::State),
+    ) {
+        let Some(conn) = self.conn(id) else { return };
+        let peer = conn.peer;
+        // Out of its slot for the call, so that the state is `&mut` beside the context.
+        let Some(mut session) = self.sessions.take(id.slot()) else {
+            return;
+        };
+        if let Some(request) = &session.request {
+            let ctx = Context::new(&self.conns, &mut self.outbox, &self.stats, &self.flow.stats);
+            let mut ctx = ClientContext::new(ctx, id, peer, request);
+            let handler = &mut self.handler;
+            let state = &mut session.state;
+            if guard(method, peer, || f(handler, &mut ctx, state)).is_none() {
+                ctx.disconnect(1011, "internal error");
+            }
+        }
+        session.forget_parsed();
+        self.sessions.put(id.slot(), session);
+    }
+
+    /// Tells the handler a client has gone (the connection may already be out of the slab),
+    /// handing it the client's state; the session ends here.
     pub(crate) fn call_close(&mut self, id: ClientId, peer: SocketAddr, reason: CloseReason) {
         info!("{peer} closed");
         debug!("{peer} ({id}): {reason:?}");
-        let ctx = Context::new(&self.conns, &mut self.outbox, &self.flow.stats);
-        let mut ctx = ClientContext::new(ctx, id, peer);
-        let handler = &mut self.handler;
-        guard("on_close", peer, || handler.on_close(&mut ctx, reason));
+        self.stats.closed(&reason);
+        let Some(session) = self.sessions.take(id.slot()) else {
+            return;
+        };
+        if let Some(request) = session.request {
+            let ctx = Context::new(&self.conns, &mut self.outbox, &self.stats, &self.flow.stats);
+            let mut ctx = ClientContext::new(ctx, id, peer, &request);
+            let handler = &mut self.handler;
+            let state = session.state;
+            guard("on_close", peer, || {
+                handler.on_close(&mut ctx, state, reason)
+            });
+        }
     }
 
     pub(crate) fn call_timer(&mut self, timer: TimerId) {
-        let mut ctx = Context::new(&self.conns, &mut self.outbox, &self.flow.stats);
+        let mut ctx = Context::new(&self.conns, &mut self.outbox, &self.stats, &self.flow.stats);
         let handler = &mut self.handler;
         if catch_unwind(AssertUnwindSafe(|| handler.on_timer(&mut ctx, timer))).is_err() {
             error!("the handler panicked in on_timer ({timer:?}); the server goes on");
@@ -189,6 +242,18 @@ impl<H: Handler> EventLoop<H> {
                 }
             }
             Action::Fragment(id, fragment) => {
+                if self.conn(id).is_some_and(|conn| conn.is_open()) {
+                    let stats = &mut self.stats;
+                    match &fragment {
+                        Fragment::Start(message) => {
+                            stats.messages_out += 1;
+                            stats.bytes_out += message.len() as u64;
+                        }
+                        Fragment::Continue(bytes) | Fragment::End(bytes) => {
+                            stats.bytes_out += bytes.len() as u64;
+                        }
+                    }
+                }
                 if let Some(conn) = self.conn_mut(id) {
                     let progress = conn.send_fragment(fragment);
                     self.queue_flush(id.slot());
@@ -216,6 +281,10 @@ impl<H: Handler> EventLoop<H> {
         if conn.backlog() > self.flow.drop_above {
             return self.dropped();
         }
+        if conn.is_open() {
+            self.stats.messages_out += 1;
+            self.stats.bytes_out += message.len() as u64;
+        }
         let progress = conn.send(message);
         let over = conn.backlog() > self.flow.high;
         self.after_send(slot, progress, over);
@@ -228,6 +297,10 @@ impl<H: Handler> EventLoop<H> {
         };
         if conn.backlog() > self.flow.drop_above {
             return self.dropped();
+        }
+        if conn.is_open() {
+            self.stats.messages_out += 1;
+            self.stats.bytes_out += message.len() as u64;
         }
         let progress = conn.send_encoded(frame, message);
         let over = conn.backlog() > self.flow.high;

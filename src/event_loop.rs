@@ -20,6 +20,8 @@ use crate::handler::Handler;
 use crate::http;
 use crate::message::CloseReason;
 use crate::read_ahead::ReadAhead;
+use crate::session::Sessions;
+use crate::stats::Stats;
 use crate::stream::Stream;
 use crate::timer::{Deadlines, Due};
 
@@ -36,7 +38,7 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// echo costs no extra turns, small enough that a flood of tiny frames cannot hold the loop.
 const READ_BUDGET: u32 = 64;
 
-pub(crate) struct EventLoop<H> {
+pub(crate) struct EventLoop<H: Handler> {
     pub(crate) poll: Poll,
     pub(crate) listener: Option<TcpListener>,
     pub(crate) config: Config,
@@ -47,6 +49,9 @@ pub(crate) struct EventLoop<H> {
     pub(crate) to_flush: Vec<usize>,
     pub(crate) deadlines: Deadlines,
     pub(crate) handler: H,
+    /// Each connection's handler state and request, by slot.
+    pub(crate) sessions: Sessions<H::State>,
+    pub(crate) stats: Stats,
     pub(crate) inbox: Inbox,
     pub(crate) next_generation: u32,
     /// The loop's one large read buffer (see read_ahead.rs).
@@ -85,6 +90,8 @@ impl<H: Handler> EventLoop<H> {
             to_flush: Vec::new(),
             deadlines,
             handler,
+            sessions: Sessions::default(),
+            stats: Stats::default(),
             inbox,
             next_generation: 0,
             ahead: ReadAhead::new(),
@@ -94,53 +101,60 @@ impl<H: Handler> EventLoop<H> {
         })
     }
 
-    pub(crate) fn run(mut self) -> Result<()> {
-        let mut events = Events::with_capacity(1024);
-        let mut ready = Vec::new();
-        loop {
-            // Connections with bytes left to read get no new event: do not sleep while any wait.
-            let timeout = if self.flow.ready.is_empty() {
-                self.deadlines.timeout(Instant::now())
-            } else {
-                Some(Duration::ZERO)
-            };
-            if let Err(source) = self.poll.poll(&mut events, timeout) {
-                if source.kind() == ErrorKind::Interrupted {
-                    continue;
-                }
-                return Err(Error::EventLoop {
-                    context: "waiting for events",
-                    source,
-                });
+    /// One turn of the loop: waits for events (until the nearest deadline, and at most
+    /// `max_wait`), acts on them and on the deadlines that came due. Returns whether the loop
+    /// goes on: `false` once it has stopped.
+    pub(crate) fn step(&mut self, events: &mut Events, max_wait: Option<Duration>) -> Result<bool> {
+        if self.stopping && self.conns.is_empty() {
+            return Ok(false);
+        }
+        // Connections with bytes left to read get no new event: do not sleep while any wait.
+        let mut timeout = if self.flow.ready.is_empty() {
+            self.deadlines.timeout(Instant::now())
+        } else {
+            Some(Duration::ZERO)
+        };
+        if let Some(max) = max_wait {
+            timeout = Some(timeout.map_or(max, |t| t.min(max)));
+        }
+        if let Err(source) = self.poll.poll(events, timeout) {
+            if source.kind() == ErrorKind::Interrupted {
+                return Ok(true);
             }
-            self.now = Instant::now();
-            for event in events.iter() {
-                match event.token() {
-                    LISTENER => self.accept_all(),
-                    WAKER => self.take_commands(),
-                    Token(token) => {
-                        let slot = token - FIRST_CONN;
-                        if event.is_writable() {
-                            self.queue_flush(slot);
-                        }
-                        if event.is_readable() || event.is_read_closed() || event.is_error() {
-                            self.read(slot);
-                        }
+            return Err(Error::EventLoop {
+                context: "waiting for events",
+                source,
+            });
+        }
+        self.now = Instant::now();
+        for event in events.iter() {
+            match event.token() {
+                LISTENER => self.accept_all(),
+                WAKER => self.take_commands(),
+                Token(token) => {
+                    let slot = token - FIRST_CONN;
+                    if event.is_writable() {
+                        self.queue_flush(slot);
+                    }
+                    if event.is_readable() || event.is_read_closed() || event.is_error() {
+                        self.read(slot);
                     }
                 }
             }
-            // Then the connections that were stopped by their budget or have just been resumed,
-            // after every connection that had an event.
-            std::mem::swap(&mut ready, &mut self.flow.ready);
-            for slot in ready.drain(..) {
-                self.read(slot);
-            }
-            self.flush_all();
-            self.run_deadlines();
-            if self.stopping && self.conns.is_empty() {
-                return Ok(());
-            }
         }
+        // Then the connections that were stopped by their budget or have just been resumed,
+        // after every connection that had an event.
+        let mut ready = std::mem::take(&mut self.flow.ready);
+        for slot in ready.drain(..) {
+            self.read(slot);
+        }
+        if self.flow.ready.is_empty() {
+            // Keep the allocation for the next turn.
+            self.flow.ready = ready;
+        }
+        self.flush_all();
+        self.run_deadlines();
+        Ok(!(self.stopping && self.conns.is_empty()))
     }
 
     /// Accepts until the listener would block (edge-triggered: no new event comes for
@@ -353,6 +367,7 @@ impl<H: Handler> EventLoop<H> {
             let id = ClientId::new(slot, conn.generation);
             self.call_close(id, conn.peer, reason);
         }
+        self.sessions.forget(slot);
     }
 }
 

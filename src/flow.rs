@@ -31,7 +31,6 @@ use std::time::Instant;
 use log::debug;
 
 use crate::client::ClientId;
-use crate::context::{ClientContext, Context};
 use crate::event_loop::EventLoop;
 use crate::handler::Handler;
 use crate::message::CloseReason;
@@ -260,11 +259,7 @@ impl<H: Handler> EventLoop<H> {
             return;
         };
         let backlog = conn.backlog();
-        let (id, peer, open) = (
-            ClientId::new(slot, conn.generation),
-            conn.peer,
-            conn.is_open(),
-        );
+        let (id, open) = (ClientId::new(slot, conn.generation), conn.is_open());
         if backlog >= self.flow.low {
             if backlog < before {
                 if let Some(above) = self.flow.above.get_mut(&slot) {
@@ -275,7 +270,7 @@ impl<H: Handler> EventLoop<H> {
         }
         self.forget_above(slot);
         if open {
-            self.call_drain(id, peer);
+            self.call_drain(id);
         }
     }
 
@@ -341,10 +336,9 @@ impl<H: Handler> EventLoop<H> {
     }
 
     /// Calls [`Handler::on_drain`] for a client that fell below the low-water mark.
-    fn call_drain(&mut self, id: ClientId, peer: std::net::SocketAddr) {
-        let ctx = Context::new(&self.conns, &mut self.outbox, &self.flow.stats);
-        let mut ctx = ClientContext::new(ctx, id, peer);
-        let handler = &mut self.handler;
-        crate::dispatch::guard("on_drain", peer, || handler.on_drain(&mut ctx));
+    fn call_drain(&mut self, id: ClientId) {
+        self.call(id, "on_drain", |handler, ctx, state| {
+            handler.on_drain(ctx, state)
+        });
     }
 }

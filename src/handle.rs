@@ -41,7 +41,7 @@ use crate::message::Message;
 /// server.run(Echo)?;
 /// # Ok::<(), simple_ws_server::Error>(())
 /// ```
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Handle {
     commands: SyncSender<Action>,
     stop: Arc<AtomicBool>,
@@ -86,10 +86,12 @@ impl Handle {
     /// struct Register(mpsc::Sender<ClientId>);
     ///
     /// impl Handler for Register {
-    ///     fn on_open(&mut self, ctx: &mut ClientContext<'_>, _request: &Request) {
+    ///     type State = ();
+    ///
+    ///     fn on_open(&mut self, ctx: &mut ClientContext<'_>, _: &mut ()) {
     ///         let _ = self.0.send(ctx.id());
     ///     }
-    ///     fn on_message(&mut self, _ctx: &mut ClientContext<'_>, _message: Message) {}
+    ///     fn on_message(&mut self, _ctx: &mut ClientContext<'_>, _: &mut (), _message: Message) {}
     /// }
     ///
     /// let server = Server::bind("127.0.0.1:8000", Config::default())?;

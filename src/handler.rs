@@ -2,7 +2,8 @@
 
 use crate::context::{ClientContext, Context};
 use crate::message::{CloseReason, Message};
-use crate::request::{Decision, Request};
+use crate::request::Request;
+use crate::response::{Decision, HttpResponse};
 use crate::timer::TimerId;
 
 /// The application's side of the server: one value, owning all application state, told about
@@ -12,8 +13,16 @@ use crate::timer::TimerId;
 /// client by id, to all, or to all but one, and closes clients. Sends only queue: the loop writes
 /// them after the method returns. No method touches a socket, so none can block the server.
 ///
-/// Only [`on_message`](Handler::on_message) must be written; the others default to doing nothing
-/// (and [`on_handshake`](Handler::on_handshake) to accepting).
+/// Each connection also has a [`State`](Handler::State) of the handler's choosing, kept by the
+/// server beside the connection: made (with `Default`) when its handshake request arrives,
+/// filled in by [`on_handshake`](Handler::on_handshake) if it likes, handed as `&mut` to every
+/// event about that client, and given back by value to [`on_close`](Handler::on_close). A
+/// handler thus needs no map from client ids to their state. A stateless handler says
+/// `type State = ();`.
+///
+/// Only [`State`](Handler::State) and [`on_message`](Handler::on_message) must be written; the
+/// others default to doing nothing (and [`on_handshake`](Handler::on_handshake) to accepting,
+/// [`on_http`](Handler::on_http) to the built-in page or 404).
 ///
 /// ```
 /// use simple_ws_server::{ClientContext, Handler, Message};
@@ -22,7 +31,9 @@ use crate::timer::TimerId;
 /// struct Shout;
 ///
 /// impl Handler for Shout {
-///     fn on_message(&mut self, ctx: &mut ClientContext<'_>, message: Message) {
+///     type State = ();
+///
+///     fn on_message(&mut self, ctx: &mut ClientContext<'_>, _: &mut (), message: Message) {
 ///         match message.as_text() {
 ///             Some(text) => ctx.send(text.to_uppercase()),
 ///             None => ctx.send(message),
@@ -30,30 +41,113 @@ use crate::timer::TimerId;
 ///     }
 /// }
 /// ```
+///
+/// With state, a chat that knows each client's name:
+///
+/// ```
+/// use simple_ws_server::{ClientContext, CloseReason, Decision, Handler, Message, Request};
+///
+/// struct Names;
+///
+/// #[derive(Default)]
+/// struct Name(String);
+///
+/// impl Handler for Names {
+///     type State = Name;
+///
+///     fn on_handshake(&mut self, request: &Request, name: &mut Name) -> Decision {
+///         match request.query_param("name") {
+///             Some(given) if !given.is_empty() => {
+///                 name.0 = given.to_owned();
+///                 Decision::accept()
+///             }
+///             _ => Decision::reject(400, "say who you are: ?name=..."),
+///         }
+///     }
+///
+///     fn on_message(&mut self, ctx: &mut ClientContext<'_>, name: &mut Name, message: Message) {
+///         if let Some(text) = message.as_text() {
+///             ctx.broadcast_others(format!("{}: {text}", name.0));
+///         }
+///     }
+///
+///     fn on_close(&mut self, ctx: &mut ClientContext<'_>, name: Name, _reason: CloseReason) {
+///         ctx.broadcast_others(format!("{} left", name.0));
+///     }
+/// }
+/// ```
 pub trait Handler {
+    /// What the server keeps for each connection on the handler's behalf (a user, a room, a
+    /// subscription list...): `()` for none. Made with `Default` when the handshake request
+    /// arrives, and dropped after [`on_close`](Handler::on_close) or when the handshake fails.
+    type State: Default;
+
     /// A client asks to upgrade; decide before the server answers. The request's path, query,
-    /// headers and peer address are all there: check a token, pick a subprotocol, or reject with
-    /// an HTTP status. The server has already checked the request against RFC 6455 and the
-    /// configured origins. Default: accept.
-    fn on_handshake(&mut self, request: &Request) -> Decision {
-        let _ = request;
-        Decision::Accept
+    /// headers and peer address are all there: check a token, pick a subprotocol, add response
+    /// headers, or reject with an HTTP status. `state` is the connection's new
+    /// [`State`](Handler::State), to fill in (e.g. with the authenticated user). The server has
+    /// already checked the request against RFC 6455 and the configured origins. Default: accept.
+    fn on_handshake(&mut self, request: &Request, state: &mut Self::State) -> Decision {
+        let _ = (request, state);
+        Decision::accept()
+    }
+
+    /// A plain HTTP request (not a WebSocket upgrade) arrived on the server's port: answer it,
+    /// as Python websockets' `process_request` does, e.g. a health check for a load balancer.
+    /// Only the request head is read: a request body is not available. The connection closes
+    /// after the response; for `HEAD` the body is left out.
+    ///
+    /// `None` (the default) leaves the answer to the server: the built-in test page at `/`
+    /// (when [`Config::serve_page`](crate::Config::serve_page) is on) and `404` elsewhere.
+    ///
+    /// ```
+    /// use simple_ws_server::{ClientContext, Context, Handler, HttpResponse, Message, Request};
+    ///
+    /// struct WithHealth;
+    ///
+    /// impl Handler for WithHealth {
+    ///     type State = ();
+    ///     fn on_message(&mut self, _: &mut ClientContext<'_>, _: &mut (), _: Message) {}
+    ///
+    ///     fn on_http(&mut self, ctx: &mut Context<'_>, request: &Request) -> Option<HttpResponse> {
+    ///         match request.path() {
+    ///             "/healthz" => Some(HttpResponse::text(200, "ok\n")),
+    ///             "/metrics" => Some(
+    ///                 HttpResponse::new(200)
+    ///                     .header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+    ///                     .body(ctx.stats().to_prometheus()),
+    ///             ),
+    ///             _ => None,
+    ///         }
+    ///     }
+    /// }
+    /// ```
+    fn on_http(&mut self, ctx: &mut Context<'_>, request: &Request) -> Option<HttpResponse> {
+        let _ = (ctx, request);
+        None
     }
 
     /// A client has completed its handshake; `ctx.id()` is its id from now until
-    /// [`on_close`](Handler::on_close).
-    fn on_open(&mut self, ctx: &mut ClientContext<'_>, request: &Request) {
-        let _ = (ctx, request);
+    /// [`on_close`](Handler::on_close), and [`ctx.request()`](ClientContext::request) its
+    /// handshake request.
+    fn on_open(&mut self, ctx: &mut ClientContext<'_>, state: &mut Self::State) {
+        let _ = (ctx, state);
     }
 
     /// A whole message has arrived from the client `ctx.id()`.
-    fn on_message(&mut self, ctx: &mut ClientContext<'_>, message: Message);
+    fn on_message(
+        &mut self,
+        ctx: &mut ClientContext<'_>,
+        state: &mut Self::State,
+        message: Message,
+    );
 
     /// The client `ctx.id()` has gone; called exactly once for each client that was opened,
-    /// whatever ended it, and never for one whose handshake did not finish. Sends to this client
-    /// are dropped from now on; sends to others go out as usual.
-    fn on_close(&mut self, ctx: &mut ClientContext<'_>, reason: CloseReason) {
-        let _ = (ctx, reason);
+    /// whatever ended it, and never for one whose handshake did not finish. Its state is given
+    /// back, to keep or drop. Sends to this client are dropped from now on; sends to others go
+    /// out as usual.
+    fn on_close(&mut self, ctx: &mut ClientContext<'_>, state: Self::State, reason: CloseReason) {
+        let _ = (ctx, state, reason);
     }
 
     /// A timer set with [`Context::set_timer`] has fired (once; not if it was cancelled). The
@@ -62,7 +156,7 @@ pub trait Handler {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use simple_ws_server::{ClientContext, Context, Handler, Message, Request, TimerId};
+    /// use simple_ws_server::{ClientContext, Context, Handler, Message, TimerId};
     ///
     /// /// Tells every client the number of clients once a second, while any are connected.
     /// #[derive(Default)]
@@ -71,13 +165,15 @@ pub trait Handler {
     /// }
     ///
     /// impl Handler for Census {
-    ///     fn on_open(&mut self, ctx: &mut ClientContext<'_>, _request: &Request) {
+    ///     type State = ();
+    ///
+    ///     fn on_open(&mut self, ctx: &mut ClientContext<'_>, _: &mut ()) {
     ///         if self.timer.is_none() {
     ///             self.timer = Some(ctx.set_timer(Duration::from_secs(1)));
     ///         }
     ///     }
     ///
-    ///     fn on_message(&mut self, _ctx: &mut ClientContext<'_>, _message: Message) {}
+    ///     fn on_message(&mut self, _: &mut ClientContext<'_>, _: &mut (), _: Message) {}
     ///
     ///     fn on_timer(&mut self, ctx: &mut Context<'_>, _timer: TimerId) {
     ///         let n = ctx.client_count();
@@ -100,28 +196,39 @@ pub trait Handler {
     /// above the mark, whatever the [`Backpressure`](crate::Backpressure) policy: the moment for
     /// a handler that streams to a client to send more (see
     /// [`Context::buffered_amount`](crate::Context::buffered_amount)).
-    fn on_drain(&mut self, ctx: &mut ClientContext<'_>) {
-        let _ = ctx;
+    fn on_drain(&mut self, ctx: &mut ClientContext<'_>, state: &mut Self::State) {
+        let _ = (ctx, state);
     }
 }
 
 impl<H: Handler + ?Sized> Handler for Box<H> {
-    fn on_handshake(&mut self, request: &Request) -> Decision {
-        (**self).on_handshake(request)
+    type State = H::State;
+
+    fn on_handshake(&mut self, request: &Request, state: &mut Self::State) -> Decision {
+        (**self).on_handshake(request, state)
     }
-    fn on_open(&mut self, ctx: &mut ClientContext<'_>, request: &Request) {
-        (**self).on_open(ctx, request)
+    fn on_http(&mut self, ctx: &mut Context<'_>, request: &Request) -> Option<HttpResponse> {
+        (**self).on_http(ctx, request)
     }
-    fn on_message(&mut self, ctx: &mut ClientContext<'_>, message: Message) {
-        (**self).on_message(ctx, message)
+    fn on_open(&mut self, ctx: &mut ClientContext<'_>, state: &mut Self::State) {
+        (**self).on_open(ctx, state)
     }
-    fn on_close(&mut self, ctx: &mut ClientContext<'_>, reason: CloseReason) {
-        (**self).on_close(ctx, reason)
+    fn on_message(
+        &mut self,
+        ctx: &mut ClientContext<'_>,
+        state: &mut Self::State,
+        message: Message,
+    ) {
+        (**self).on_message(ctx, state, message)
     }
+    fn on_close(&mut self, ctx: &mut ClientContext<'_>, state: Self::State, reason: CloseReason) {
+        (**self).on_close(ctx, state, reason)
+    }
+
     fn on_timer(&mut self, ctx: &mut Context<'_>, timer: TimerId) {
         (**self).on_timer(ctx, timer)
     }
-    fn on_drain(&mut self, ctx: &mut ClientContext<'_>) {
-        (**self).on_drain(ctx)
+    fn on_drain(&mut self, ctx: &mut ClientContext<'_>, state: &mut Self::State) {
+        (**self).on_drain(ctx, state)
     }
 }

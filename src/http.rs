@@ -6,7 +6,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tungstenite::error::{Error as WsError, ProtocolError};
 use tungstenite::handshake::server::{create_response, write_response};
-use tungstenite::http::{self, HeaderName, HeaderValue, StatusCode};
+use tungstenite::http::{self, HeaderMap, HeaderName, HeaderValue, StatusCode};
+
+use crate::request::Request;
+use crate::response::push_headers;
 
 /// The page served at `GET /`, built into the binary.
 pub(crate) const PAGE: &str = include_str!("../websocket.html");
@@ -23,6 +26,8 @@ pub(crate) enum Step {
     Upgrade(Box<Upgrade>),
     /// Answer with these bytes, then close.
     Respond(Vec<u8>),
+    /// A plain HTTP request (no upgrade): the handler may answer it.
+    Http(Box<http::Request<()>>),
 }
 
 /// A valid upgrade request and tungstenite's answer to it.
@@ -49,7 +54,7 @@ pub(crate) fn head_ends_in(buf: &[u8], from: usize) -> bool {
 }
 
 /// Reads an HTTP request head from `buf`.
-pub(crate) fn parse(buf: &[u8], max_size: usize, serve_page: bool) -> Step {
+pub(crate) fn parse(buf: &[u8], max_size: usize) -> Step {
     PARSES.fetch_add(1, Ordering::Relaxed);
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut headers);
@@ -69,13 +74,13 @@ pub(crate) fn parse(buf: &[u8], max_size: usize, serve_page: bool) -> Step {
             && std::str::from_utf8(h.value)
                 .is_ok_and(|v| v.trim().eq_ignore_ascii_case("websocket"))
     });
-    if !wants_upgrade {
-        return Step::Respond(plain_http(method, path, serve_page));
-    }
     let request = match to_http_request(method, path, req.version, req.headers) {
         Ok(request) => request,
         Err(reason) => return Step::Respond(error(400, reason)),
     };
+    if !wants_upgrade {
+        return Step::Http(Box::new(request));
+    }
     // The RFC 6455 checks (section 4.2.1) are tungstenite's.
     match create_response(&request) {
         Ok(response) => Step::Upgrade(Box::new(Upgrade {
@@ -100,10 +105,11 @@ pub(crate) fn parse(buf: &[u8], max_size: usize, serve_page: bool) -> Step {
     }
 }
 
-fn plain_http(method: &str, path: &str, serve_page: bool) -> Vec<u8> {
-    let path = path.split('?').next().unwrap_or(path);
+/// The server's own answer to a plain HTTP request the handler left to it: the page, or 404.
+pub(crate) fn plain_http(request: &Request, serve_page: bool) -> Vec<u8> {
+    let path = request.path();
     let is_page = serve_page && (path == "/" || path == "/index.html");
-    match method {
+    match request.method().as_str() {
         "GET" if is_page => response(200, &[], "text/html; charset=utf-8", PAGE.as_bytes()),
         "HEAD" if is_page => {
             let mut head = response(200, &[], "text/html; charset=utf-8", PAGE.as_bytes());
@@ -112,6 +118,14 @@ fn plain_http(method: &str, path: &str, serve_page: bool) -> Vec<u8> {
         }
         _ => error(404, "not found"),
     }
+}
+
+/// Parses a request head that [`parse`] accepted before (a kept handshake request).
+pub(crate) fn reparse(head: &[u8]) -> Option<http::Request<()>> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut headers);
+    req.parse(head).ok()?;
+    to_http_request(req.method?, req.path?, req.version, req.headers).ok()
 }
 
 fn to_http_request(
@@ -136,20 +150,35 @@ fn to_http_request(
     builder.body(()).map_err(|_| "bad request line")
 }
 
-/// The `101 Switching Protocols` answer, with the subprotocol the handler chose.
+/// The `101 Switching Protocols` answer, with the subprotocol the handler chose (returned when
+/// it could be sent) and the handler's extra headers (but not the handshake's own).
 pub(crate) fn upgrade_response(
     mut response: http::Response<()>,
     protocol: Option<&str>,
-) -> Vec<u8> {
-    if let Some(value) = protocol.and_then(|p| HeaderValue::from_str(p).ok()) {
-        response
-            .headers_mut()
-            .insert(http::header::SEC_WEBSOCKET_PROTOCOL, value);
+    extra: &HeaderMap,
+) -> (Vec<u8>, Option<String>) {
+    let mut chosen = None;
+    if let Some(protocol) = protocol {
+        match HeaderValue::from_str(protocol) {
+            Ok(value) => {
+                response
+                    .headers_mut()
+                    .insert(http::header::SEC_WEBSOCKET_PROTOCOL, value);
+                chosen = Some(protocol.to_owned());
+            }
+            Err(_) => log::warn!("subprotocol {protocol:?} left out: not a valid header value"),
+        }
+    }
+    let own: Vec<HeaderName> = response.headers().keys().cloned().collect();
+    for (name, value) in extra {
+        if !own.contains(name) && !name.as_str().starts_with("sec-websocket-") {
+            response.headers_mut().append(name, value.clone());
+        }
     }
     let mut bytes = Vec::with_capacity(160);
     // Writing to a Vec cannot fail, and every header value came from a valid HeaderValue.
     let _ = write_response(&mut bytes, &response);
-    bytes
+    (bytes, chosen)
 }
 
 /// Whether the request's `Origin` is on the allow-list (an empty list allows every origin).
@@ -167,10 +196,29 @@ pub(crate) fn origin_allowed(request: &http::Request<()>, allowed: &[String]) ->
 
 /// A plain-text error response.
 pub(crate) fn error(status: u16, body: &str) -> Vec<u8> {
+    error_with(status, body, &HeaderMap::new())
+}
+
+/// A plain-text error response with the handler's extra headers (but not the framing ones).
+pub(crate) fn error_with(status: u16, body: &str, extra: &HeaderMap) -> Vec<u8> {
     let mut text = String::with_capacity(body.len() + 1);
     text.push_str(body);
     text.push('\n');
-    response(status, &[], "text/plain; charset=utf-8", text.as_bytes())
+    let mut bytes = response(status, &[], "text/plain; charset=utf-8", text.as_bytes());
+    if !extra.is_empty() {
+        // Between the server's headers and the blank line that ends them.
+        let head_end = bytes.len() - text.len() - 2;
+        let body = bytes.split_off(head_end);
+        let reserved = [
+            http::header::CONTENT_TYPE,
+            http::header::CONTENT_LENGTH,
+            http::header::CONNECTION,
+            http::header::CACHE_CONTROL,
+        ];
+        push_headers(&mut bytes, extra, &reserved);
+        bytes.extend_from_slice(&body);
+    }
+    bytes
 }
 
 /// A complete HTTP/1.1 response that closes the connection.
@@ -211,6 +259,7 @@ mod tests {
             Step::Respond(bytes) => String::from_utf8_lossy(&bytes[..12]).into_owned(),
             Step::Upgrade(_) => "upgrade".into(),
             Step::NeedMore => "more".into(),
+            Step::Http(request) => format!("http {}", request.uri().path()),
         }
     }
 
@@ -218,7 +267,7 @@ mod tests {
     fn a_valid_upgrade_keeps_the_bytes_after_the_head() {
         let mut bytes = UPGRADE.as_bytes().to_vec();
         bytes.extend_from_slice(&[0x81, 0x80]);
-        match parse(&bytes, 16384, true) {
+        match parse(&bytes, 16384) {
             Step::Upgrade(upgrade) => {
                 let Upgrade {
                     request,
@@ -227,7 +276,15 @@ mod tests {
                 } = *upgrade;
                 assert_eq!(head_len, UPGRADE.len());
                 assert_eq!(request.uri().path(), "/chat");
-                let text = String::from_utf8(upgrade_response(response, Some("chat"))).unwrap();
+                let extra = HeaderMap::from_iter([
+                    (http::header::SET_COOKIE, HeaderValue::from_static("a=b")),
+                    (http::header::UPGRADE, HeaderValue::from_static("nope")),
+                ]);
+                let (bytes, chosen) = upgrade_response(response, Some("chat"), &extra);
+                assert_eq!(chosen.as_deref(), Some("chat"));
+                let text = String::from_utf8(bytes).unwrap();
+                assert!(text.contains("set-cookie: a=b\r\n"), "{text}");
+                assert!(!text.contains("nope"), "{text}");
                 // The accept key of RFC 6455's own example.
                 assert!(text.contains("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="));
                 assert!(text.contains("sec-websocket-protocol: chat"));
@@ -251,41 +308,24 @@ mod tests {
 
     #[test]
     fn routing_and_error_statuses() {
-        assert_eq!(status_of(parse(b"GET / HTTP/1.1\r\n", 16384, true)), "more");
+        assert_eq!(status_of(parse(b"GET / HTTP/1.1\r\n", 16384)), "more");
         assert_eq!(
-            status_of(parse(b"GET / HTTP/1.1\r\n\r\n", 16384, true)),
-            "HTTP/1.1 200"
+            status_of(parse(b"GET /x?y HTTP/1.1\r\n\r\n", 16384)),
+            "http /x"
         );
         assert_eq!(
-            status_of(parse(b"GET / HTTP/1.1\r\n\r\n", 16384, false)),
-            "HTTP/1.1 404"
-        );
-        assert_eq!(
-            status_of(parse(b"GET /x HTTP/1.1\r\n\r\n", 16384, true)),
-            "HTTP/1.1 404"
-        );
-        assert_eq!(
-            status_of(parse(b"\x16\x03\x01garbage\r\n\r\n", 16384, true)),
+            status_of(parse(b"\x16\x03\x01garbage\r\n\r\n", 16384)),
             "HTTP/1.1 400"
         );
         let old = UPGRADE.replace("Version: 13", "Version: 8");
-        assert_eq!(
-            status_of(parse(old.as_bytes(), 16384, true)),
-            "HTTP/1.1 426"
-        );
+        assert_eq!(status_of(parse(old.as_bytes(), 16384)), "HTTP/1.1 426");
         let no_key = UPGRADE.replace("Sec-WebSocket-Key", "X-Key");
-        assert_eq!(
-            status_of(parse(no_key.as_bytes(), 16384, true)),
-            "HTTP/1.1 400"
-        );
-        assert_eq!(status_of(parse(&[b'a'; 300], 256, true)), "HTTP/1.1 431");
+        assert_eq!(status_of(parse(no_key.as_bytes(), 16384)), "HTTP/1.1 400");
+        assert_eq!(status_of(parse(&[b'a'; 300], 256)), "HTTP/1.1 431");
         let long = format!("GET / HTTP/1.1\r\nX: {}\r\n", "y".repeat(400));
-        assert_eq!(status_of(parse(long.as_bytes(), 256, true)), "HTTP/1.1 431");
+        assert_eq!(status_of(parse(long.as_bytes(), 256)), "HTTP/1.1 431");
         let many: String = (0..200).map(|i| format!("X-{i}: 1\r\n")).collect();
         let many = format!("GET / HTTP/1.1\r\n{many}\r\n");
-        assert_eq!(
-            status_of(parse(many.as_bytes(), 16384, true)),
-            "HTTP/1.1 431"
-        );
+        assert_eq!(status_of(parse(many.as_bytes(), 16384)), "HTTP/1.1 431");
     }
 }

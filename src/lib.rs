@@ -6,39 +6,34 @@
 //! client.
 //!
 //! ```no_run
-//! use std::collections::HashMap;
-//! use simple_ws_server::{ClientContext, ClientId, CloseReason, Config, Handler, Message, Request, Server};
+//! use simple_ws_server::{ClientContext, CloseReason, Config, Handler, Message, Server};
 //!
 //! /// A chat that greets each client by the name in its URL (`ws://host:8000/?name=ada`).
-//! #[derive(Default)]
-//! struct NamedChat {
-//!     names: HashMap<ClientId, String>,
-//! }
+//! struct NamedChat;
 //!
 //! impl Handler for NamedChat {
-//!     fn on_open(&mut self, ctx: &mut ClientContext<'_>, request: &Request) {
-//!         let name = request.query_param("name").unwrap_or("anonymous").to_owned();
+//!     /// Each client's name, kept by the server beside its connection.
+//!     type State = String;
+//!
+//!     fn on_open(&mut self, ctx: &mut ClientContext<'_>, name: &mut String) {
+//!         *name = ctx.request().query_param("name").unwrap_or("anonymous").to_owned();
 //!         ctx.broadcast_others(format!("{name} joined"));
 //!         ctx.send(format!("welcome, {name}; {} here", ctx.client_count()));
-//!         self.names.insert(ctx.id(), name);
 //!     }
 //!
-//!     fn on_message(&mut self, ctx: &mut ClientContext<'_>, message: Message) {
-//!         let name = &self.names[&ctx.id()];
+//!     fn on_message(&mut self, ctx: &mut ClientContext<'_>, name: &mut String, message: Message) {
 //!         if let Some(text) = message.as_text() {
 //!             ctx.broadcast_others(format!("{name}: {text}"));
 //!         }
 //!     }
 //!
-//!     fn on_close(&mut self, ctx: &mut ClientContext<'_>, _reason: CloseReason) {
-//!         if let Some(name) = self.names.remove(&ctx.id()) {
-//!             ctx.broadcast(format!("{name} left"));
-//!         }
+//!     fn on_close(&mut self, ctx: &mut ClientContext<'_>, name: String, _reason: CloseReason) {
+//!         ctx.broadcast(format!("{name} left"));
 //!     }
 //! }
 //!
 //! let server = Server::bind("127.0.0.1:8000", Config::default())?;
-//! server.run(NamedChat::default())?;
+//! server.run(NamedChat)?;
 //! # Ok::<(), simple_ws_server::Error>(())
 //! ```
 //!
@@ -55,7 +50,12 @@
 //!   the connection, and never for a client whose handshake did not finish.
 //! - Every limit has a safe default ([`Config`]); bad input gets an HTTP status or a close code
 //!   and ends only its own connection.
-//! - A plain HTTP `GET /` is answered with the built-in test page `websocket.html`.
+//! - Each connection has a [`Handler::State`] the server keeps beside it and hands to each of
+//!   its events, and its handshake [`Request`] stays readable ([`ClientContext::request`]).
+//! - A plain HTTP request goes to [`Handler::on_http`] (a health check, metrics); by default
+//!   `GET /` is answered with the built-in test page `websocket.html` and the rest with 404.
+//! - The types a handler touches are this crate's or stable crates' ([`Bytes`], `http`'s
+//!   `HeaderMap`), never tungstenite's.
 //!
 //! ## Cargo features
 //!
@@ -70,6 +70,7 @@
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![warn(missing_debug_implementations)]
 
 mod client;
 mod cluster;
@@ -91,13 +92,19 @@ mod read_ahead;
 pub mod redis_bridge;
 mod relay;
 mod request;
+mod response;
 mod server;
+mod session;
+mod stats;
 mod stream;
+mod text;
 mod timeouts;
 mod timer;
 #[cfg(feature = "tls")]
 pub mod tls;
 
+/// The byte buffer of binary messages and fragments: the `bytes` crate's, re-exported.
+pub use bytes::Bytes;
 pub use client::ClientId;
 pub use cluster::Cluster;
 pub use config::Config;
@@ -108,12 +115,15 @@ pub use handle::Handle;
 pub use handler::Handler;
 pub use message::{CloseReason, Message};
 pub use relay::{Broker, Relay};
-pub use request::{Decision, Request};
+pub use request::Request;
+pub use response::{Decision, HttpResponse};
 #[cfg(feature = "tls")]
+/// The rustls crate whose `ServerConfig` [`Config::tls`] takes, re-exported.
 pub use rustls;
-pub use server::Server;
+pub use server::{Running, Server};
+pub use stats::Stats;
+pub use text::Text;
 pub use timer::TimerId;
-pub use tungstenite::{self, Bytes, Utf8Bytes};
 
 /// How many times the server parsed an HTTP request head in this process (for the tests that
 /// check a request dribbled a byte at a time is parsed a few times, not once per byte).

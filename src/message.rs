@@ -2,12 +2,17 @@
 
 use std::fmt;
 
-use tungstenite::{Bytes, Utf8Bytes};
+use bytes::Bytes;
+
+use crate::text::Text;
 
 /// A whole WebSocket message: fragmented messages arrive reassembled, control frames (ping, pong,
 /// close) are answered by the server and never reach the handler.
 ///
 /// Cloning is cheap (a reference count), so one message can be sent to many clients.
+///
+/// Exhaustive on purpose: RFC 6455 (5.6) defines exactly two kinds of data frame, text and binary,
+/// so a `match` with these two arms stays complete.
 ///
 /// ```
 /// use simple_ws_server::Message;
@@ -21,7 +26,7 @@ use tungstenite::{Bytes, Utf8Bytes};
 #[derive(Clone, PartialEq, Eq)]
 pub enum Message {
     /// A text message: valid UTF-8, checked by the server before the handler sees it.
-    Text(Utf8Bytes),
+    Text(Text),
     /// A binary message.
     Binary(Bytes),
 }
@@ -53,6 +58,14 @@ impl Message {
         self.as_bytes().len()
     }
 
+    /// The payload, shared (no copy), for either kind.
+    pub fn into_bytes(self) -> Bytes {
+        match self {
+            Message::Text(text) => text.into_bytes(),
+            Message::Binary(bytes) => bytes,
+        }
+    }
+
     /// Whether the payload is empty.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
@@ -80,8 +93,8 @@ impl From<String> for Message {
     }
 }
 
-impl From<Utf8Bytes> for Message {
-    fn from(text: Utf8Bytes) -> Self {
+impl From<Text> for Message {
+    fn from(text: Text) -> Self {
         Message::Text(text)
     }
 }

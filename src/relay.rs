@@ -42,7 +42,9 @@ pub trait Broker: Send + Sync {
 /// struct Shout(Relay);
 ///
 /// impl Handler for Shout {
-///     fn on_message(&mut self, ctx: &mut ClientContext<'_>, message: Message) {
+///     type State = ();
+///
+///     fn on_message(&mut self, ctx: &mut ClientContext<'_>, _: &mut (), message: Message) {
 ///         ctx.broadcast_others(message.clone()); // this loop's clients
 ///         self.0.publish(message); // every other loop's (and instance's) clients
 ///     }

@@ -1,20 +1,46 @@
-//! The handshake request as the handler sees it, and the handler's answer to it.
+//! An HTTP request as the handler sees it: the upgrade request a WebSocket opened with, or a
+//! plain HTTP request.
 
 use std::net::SocketAddr;
 
-use tungstenite::http;
-
-/// The HTTP upgrade request a client opened its WebSocket with.
+/// The HTTP request a client opened its WebSocket with, or a plain HTTP request.
 ///
 /// Shown to [`Handler::on_handshake`](crate::Handler::on_handshake) before the upgrade (to accept
-/// or reject it) and to [`Handler::on_open`](crate::Handler::on_open) after it.
+/// or reject it), then readable for the whole life of the connection through
+/// [`ClientContext::request`](crate::ClientContext::request), with what the handshake settled
+/// ([`protocol`](Request::protocol), [`extensions`](Request::extensions)). Plain HTTP requests
+/// are shown to [`Handler::on_http`](crate::Handler::on_http).
 #[derive(Debug)]
 pub struct Request {
     pub(crate) inner: http::Request<()>,
     pub(crate) peer: SocketAddr,
+    /// The subprotocol the handler chose, once it has.
+    pub(crate) protocol: Option<String>,
+    /// The `Sec-WebSocket-Extensions` value the server answered (permessage-deflate's
+    /// negotiation fills it), once the handshake is done.
+    pub(crate) extensions: Option<String>,
 }
 
 impl Request {
+    pub(crate) fn new(inner: http::Request<()>, peer: SocketAddr) -> Self {
+        Request {
+            inner,
+            peer,
+            protocol: None,
+            extensions: None,
+        }
+    }
+
+    /// The request method, e.g. `GET`.
+    pub fn method(&self) -> &http::Method {
+        self.inner.method()
+    }
+
+    /// The request target as sent, e.g. `/chat?room=1`.
+    pub fn uri(&self) -> &http::Uri {
+        self.inner.uri()
+    }
+
     /// The path of the request target, e.g. `/chat` for `GET /chat?room=1`.
     pub fn path(&self) -> &str {
         self.inner.uri().path()
@@ -63,50 +89,18 @@ impl Request {
             .map(str::trim)
             .filter(|protocol| !protocol.is_empty())
     }
-}
 
-/// The handler's answer to a handshake request, from
-/// [`Handler::on_handshake`](crate::Handler::on_handshake).
-///
-/// ```
-/// use simple_ws_server::Decision;
-///
-/// let no = Decision::reject(401, "missing token");
-/// assert!(matches!(no, Decision::Reject { status: 401, .. }));
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision {
-    /// Upgrade the connection.
-    Accept,
-    /// Upgrade the connection and answer with this subprotocol in `Sec-WebSocket-Protocol`. It
-    /// should be one the client offered ([`Request::protocols`]).
-    AcceptWithProtocol(String),
-    /// Refuse the upgrade with this HTTP status (e.g. 401, 403, 404) and plain-text body; the
-    /// connection then ends.
-    Reject {
-        /// The HTTP status code, 400 to 599.
-        status: u16,
-        /// The body, sent as `text/plain`.
-        body: String,
-    },
-}
-
-impl Decision {
-    /// Upgrade the connection.
-    pub fn accept() -> Self {
-        Decision::Accept
+    /// The subprotocol the server answered in `Sec-WebSocket-Protocol` (the one
+    /// [`Decision::protocol`](crate::Decision::protocol) chose); `None` before the handshake is
+    /// decided, or when none was chosen.
+    pub fn protocol(&self) -> Option<&str> {
+        self.protocol.as_deref()
     }
 
-    /// Upgrade the connection with a subprotocol.
-    pub fn accept_protocol(protocol: impl Into<String>) -> Self {
-        Decision::AcceptWithProtocol(protocol.into())
-    }
-
-    /// Refuse the upgrade with an HTTP status and a plain-text body.
-    pub fn reject(status: u16, body: impl Into<String>) -> Self {
-        Decision::Reject {
-            status,
-            body: body.into(),
-        }
+    /// The extensions the server answered in `Sec-WebSocket-Extensions` (e.g.
+    /// `permessage-deflate`), as that header's value; `None` before the handshake is done, or
+    /// when none were agreed.
+    pub fn extensions(&self) -> Option<&str> {
+        self.extensions.as_deref()
     }
 }

@@ -2,9 +2,10 @@
 
 use std::fmt;
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::time::Duration;
 
 use mio::net::TcpListener;
-use mio::{Poll, Waker};
+use mio::{Events, Poll, Waker};
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::config::Config;
@@ -22,7 +23,8 @@ use crate::handler::Handler;
 /// struct Echo;
 ///
 /// impl Handler for Echo {
-///     fn on_message(&mut self, ctx: &mut ClientContext<'_>, message: Message) {
+///     type State = ();
+///     fn on_message(&mut self, ctx: &mut ClientContext<'_>, _: &mut (), message: Message) {
 ///         ctx.send(message);
 ///     }
 /// }
@@ -67,6 +69,30 @@ impl Server {
         }))
     }
 
+    /// A server on a listener made by the caller: a socket handed over by systemd socket
+    /// activation, or one bound with options of the caller's choosing. The listener is made
+    /// non-blocking; its backlog and `SO_REUSEPORT` are as the caller set them
+    /// ([`Config::listen_backlog`](Config::listen_backlog) and
+    /// [`Config::reuse_port`](Config::reuse_port) apply only to [`bind`](Server::bind)).
+    ///
+    /// ```no_run
+    /// use simple_ws_server::{Config, Server};
+    ///
+    /// let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// let server = Server::from_std(listener, Config::default())?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_std(listener: std::net::TcpListener, config: Config) -> Result<Server> {
+        config.validate()?;
+        listener
+            .set_nonblocking(true)
+            .map_err(|source| Error::EventLoop {
+                context: "making the listener non-blocking",
+                source,
+            })?;
+        Server::with_listener(TcpListener::from_std(listener), config)
+    }
+
     fn with_listener(listener: TcpListener, config: Config) -> Result<Server> {
         let loop_error = |context| move |source| Error::EventLoop { context, source };
         let local_addr = listener
@@ -101,10 +127,122 @@ impl Server {
     }
 
     /// Runs the event loop on this thread until the server is stopped (by a [`Handle`], by
-    /// [`Context::stop`](crate::Context::stop), or by an error of the loop itself). Nothing a
-    /// client sends ends it.
-    pub fn run<H: Handler>(self, handler: H) -> Result<()> {
-        EventLoop::new(self.poll, self.listener, self.config, self.inbox, handler)?.run()
+    /// [`Context::stop`](crate::Context::stop), or by an error of the loop itself), then gives
+    /// the handler back. Nothing a client sends ends it.
+    pub fn run<H: Handler>(self, handler: H) -> Result<H> {
+        self.start(handler)?.run()
+    }
+
+    /// Starts the server without running its loop: the caller turns it with
+    /// [`Running::run_once`], e.g. from a loop of its own, as the original's `serveonce()`
+    /// allowed.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use simple_ws_server::{ClientContext, Config, Handler, Message, Server};
+    ///
+    /// struct Echo;
+    /// impl Handler for Echo {
+    ///     type State = ();
+    ///     fn on_message(&mut self, ctx: &mut ClientContext<'_>, _: &mut (), message: Message) {
+    ///         ctx.send(message);
+    ///     }
+    /// }
+    ///
+    /// let mut server = Server::bind("127.0.0.1:8000", Config::default())?.start(Echo)?;
+    /// while server.run_once(Some(Duration::from_millis(50)))? {
+    ///     // ... the caller's own work between turns ...
+    /// }
+    /// let _echo: Echo = server.into_handler();
+    /// # Ok::<(), simple_ws_server::Error>(())
+    /// ```
+    pub fn start<H: Handler>(self, handler: H) -> Result<Running<H>> {
+        let handle = self.handle.clone();
+        let event_loop =
+            EventLoop::new(self.poll, self.listener, self.config, self.inbox, handler)?;
+        Ok(Running {
+            event_loop,
+            events: Events::with_capacity(1024),
+            handle,
+            local_addr: self.local_addr,
+        })
+    }
+}
+
+impl fmt::Debug for Server {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Server")
+            .field("local_addr", &self.local_addr)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A started server whose loop the caller turns, one step at a time, with
+/// [`run_once`](Running::run_once) (from [`Server::start`]).
+pub struct Running<H: Handler> {
+    event_loop: EventLoop<H>,
+    events: Events,
+    handle: Handle,
+    local_addr: SocketAddr,
+}
+
+impl<H: Handler> Running<H> {
+    /// One turn of the loop: waits for events, at most `max_wait` (`None`: until the next
+    /// deadline of the server's own, which may be a second or more away), handles them, and
+    /// returns whether the server goes on: `false` once it has stopped (by a [`Handle`],
+    /// [`Context::stop`](crate::Context::stop), or [`stop`](Running::stop)) and every client is
+    /// closed.
+    pub fn run_once(&mut self, max_wait: Option<Duration>) -> Result<bool> {
+        self.event_loop.step(&mut self.events, max_wait)
+    }
+
+    /// Runs the loop until the server has stopped, then gives the handler back.
+    pub fn run(mut self) -> Result<H> {
+        while self.run_once(None)? {}
+        Ok(self.into_handler())
+    }
+
+    /// Begins a graceful stop: every client is sent 1001 (going away); keep calling
+    /// [`run_once`](Running::run_once) until it returns `false` (at most about a second).
+    pub fn stop(&mut self) {
+        self.event_loop.begin_shutdown();
+    }
+
+    /// A handle for other threads, as [`Server::handle`].
+    pub fn handle(&self) -> Handle {
+        self.handle.clone()
+    }
+
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The handler, between turns.
+    pub fn handler(&self) -> &H {
+        &self.event_loop.handler
+    }
+
+    /// The handler, between turns, to change.
+    pub fn handler_mut(&mut self) -> &mut H {
+        &mut self.event_loop.handler
+    }
+
+    /// Ends the server (at once: clients are dropped without a close frame unless it was
+    /// stopped first) and gives the handler back. The per-connection states are dropped
+    /// without [`on_close`](crate::Handler::on_close).
+    pub fn into_handler(self) -> H {
+        self.event_loop.handler
+    }
+}
+
+impl<H: Handler> fmt::Debug for Running<H> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Running")
+            .field("connections", &self.event_loop.conns.len())
+            .field("stopping", &self.event_loop.stopping)
+            .finish_non_exhaustive()
     }
 }
 

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use common::examples::Chat;
 use common::*;
-use simple_ws_server::tungstenite::Message;
 use simple_ws_server::Config;
+use tungstenite::Message;
 
 #[test]
 fn three_clients_see_exactly_the_original_lines() {

@@ -6,7 +6,7 @@ mod common;
 use std::process::{Command, Stdio};
 
 use common::*;
-use simple_ws_server::tungstenite::Message;
+use tungstenite::Message;
 
 fn run_to_end(args: &[&str]) -> (i32, String, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_simple-ws-server"))

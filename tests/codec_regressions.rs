@@ -7,8 +7,8 @@ mod common;
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
-use common::*;
 use common::examples::Echo;
+use common::*;
 use simple_ws_server::{ClientContext, Config, Handler, Message};
 
 /// A masked header (no payload) claiming `len` bytes, in the 8-byte length form.
@@ -123,7 +123,9 @@ fn invalid_utf8_inside_a_text_frame_not_yet_whole_gets_1007_at_once() {
 struct CloseWith;
 
 impl Handler for CloseWith {
-    fn on_message(&mut self, ctx: &mut ClientContext<'_>, message: Message) {
+    type State = ();
+
+    fn on_message(&mut self, ctx: &mut ClientContext<'_>, _: &mut (), message: Message) {
         if let Some(code) = message.as_text().and_then(|t| t.parse().ok()) {
             ctx.disconnect(code, "chosen by the handler");
         }

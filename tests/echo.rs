@@ -6,8 +6,8 @@ use std::io::Write;
 
 use common::examples::Echo;
 use common::*;
-use simple_ws_server::tungstenite::Message;
 use simple_ws_server::Config;
+use tungstenite::Message;
 
 #[test]
 fn echo_returns_text_binary_and_empty_messages_as_they_came() {

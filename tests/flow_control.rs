@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::*;
-use simple_ws_server::tungstenite::Message;
 use simple_ws_server::{Backpressure, ClientContext, Config, Handler, Message as ServerMessage};
+use tungstenite::Message;
 
 const BIG: usize = 65_000;
 
@@ -125,7 +125,9 @@ fn a_reader_that_never_reads_is_closed_after_the_stall_timeout() {
 struct Room;
 
 impl Handler for Room {
-    fn on_message(&mut self, ctx: &mut ClientContext<'_>, message: ServerMessage) {
+    type State = ();
+
+    fn on_message(&mut self, ctx: &mut ClientContext<'_>, _: &mut (), message: ServerMessage) {
         if message.as_text() == Some("stats") {
             let stats = ctx.flow_stats();
             ctx.send(format!(
@@ -206,12 +208,14 @@ impl Streamer {
 }
 
 impl Handler for Streamer {
-    fn on_message(&mut self, ctx: &mut ClientContext<'_>, _message: ServerMessage) {
+    type State = ();
+
+    fn on_message(&mut self, ctx: &mut ClientContext<'_>, _: &mut (), _message: ServerMessage) {
         self.left = 64;
         self.send_some(ctx);
     }
 
-    fn on_drain(&mut self, ctx: &mut ClientContext<'_>) {
+    fn on_drain(&mut self, ctx: &mut ClientContext<'_>, _: &mut ()) {
         self.seen.lock().unwrap().push("drain".into());
         if self.left > 0 {
             self.send_some(ctx);

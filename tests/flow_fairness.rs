@@ -17,7 +17,9 @@ use simple_ws_server::{ClientContext, Config, Handler, Message as ServerMessage}
 struct EchoText;
 
 impl Handler for EchoText {
-    fn on_message(&mut self, ctx: &mut ClientContext<'_>, message: ServerMessage) {
+    type State = ();
+
+    fn on_message(&mut self, ctx: &mut ClientContext<'_>, _: &mut (), message: ServerMessage) {
         if message.is_text() {
             ctx.send(message);
         }

@@ -7,10 +7,10 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use simple_ws_server::tungstenite::Message;
 use simple_ws_server::{
     ClientContext, CloseReason, Config, Context, Handler, Message as ServerMessage, TimerId,
 };
+use tungstenite::Message;
 
 /// Echoes, but panics on "boom", sets a timer that panics on "timer boom", sets a timer of
 /// `Duration::MAX` on "forever", and panics in `on_close` for a client that said "leave boom".
@@ -21,7 +21,9 @@ struct Fragile {
 }
 
 impl Handler for Fragile {
-    fn on_message(&mut self, ctx: &mut ClientContext<'_>, message: ServerMessage) {
+    type State = ();
+
+    fn on_message(&mut self, ctx: &mut ClientContext<'_>, _: &mut (), message: ServerMessage) {
         match message.as_text() {
             Some("boom") => panic!("a handler bug"),
             Some("forever") => {
@@ -48,7 +50,7 @@ impl Handler for Fragile {
         }
     }
 
-    fn on_close(&mut self, ctx: &mut ClientContext<'_>, _reason: CloseReason) {
+    fn on_close(&mut self, ctx: &mut ClientContext<'_>, _: (), _reason: CloseReason) {
         if self.boom_on_close.contains(&ctx.id()) {
             panic!("a close bug");
         }

@@ -15,7 +15,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use common::*;
-use simple_ws_server::tungstenite::Message;
+use tungstenite::Message;
 
 type Stop = Arc<AtomicBool>;
 
@@ -41,7 +41,7 @@ fn echo_client(addr: SocketAddr, stop: Stop, done: Arc<AtomicU64>, size: usize) 
             assert_eq!(recv_text(&mut client), text, "echo {n}");
             n += 1;
             done.fetch_add(1, Ordering::Relaxed);
-            if n % 64 == 0 {
+            if n.is_multiple_of(64) {
                 std::thread::sleep(Duration::from_millis(1));
             }
         }
@@ -70,7 +70,7 @@ fn chat_reader(
             let text = match client.read() {
                 Ok(Message::Text(text)) => text,
                 Ok(_) => continue,
-                Err(simple_ws_server::tungstenite::Error::Io(e))
+                Err(tungstenite::Error::Io(e))
                     if matches!(
                         e.kind(),
                         std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
@@ -167,7 +167,7 @@ fn soak() {
         workers.push(std::thread::spawn(move || {
             let mut n = 0u64;
             while !stop.load(Ordering::Relaxed) {
-                let body = if n % 50 == 0 { big.as_str() } else { "line" };
+                let body = if n.is_multiple_of(50) { big.as_str() } else { "line" };
                 sender
                     .send(Message::text(format!("seq {n} {body}")))
                     .unwrap();

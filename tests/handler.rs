@@ -9,10 +9,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::*;
-use simple_ws_server::tungstenite::Message as WsMessage;
 use simple_ws_server::{
     ClientContext, ClientId, CloseReason, Config, Decision, Handler, Message, Request,
 };
+use tungstenite::Message as WsMessage;
 
 #[derive(Debug, Clone, PartialEq)]
 enum Event {
@@ -40,12 +40,14 @@ impl Recorder {
 }
 
 impl Handler for Recorder {
-    fn on_open(&mut self, ctx: &mut ClientContext<'_>, _request: &Request) {
+    type State = ();
+
+    fn on_open(&mut self, ctx: &mut ClientContext<'_>, _: &mut ()) {
         self.first.get_or_insert(ctx.id());
         self.log.lock().unwrap().push(Event::Open(ctx.id()));
     }
 
-    fn on_message(&mut self, ctx: &mut ClientContext<'_>, message: Message) {
+    fn on_message(&mut self, ctx: &mut ClientContext<'_>, _: &mut (), message: Message) {
         match message.as_text().unwrap_or("") {
             "connections" => ctx.send(ctx.connection_count().to_string()),
             "clients" => ctx.send(ctx.client_count().to_string()),
@@ -70,7 +72,7 @@ impl Handler for Recorder {
         }
     }
 
-    fn on_close(&mut self, ctx: &mut ClientContext<'_>, reason: CloseReason) {
+    fn on_close(&mut self, ctx: &mut ClientContext<'_>, _: (), reason: CloseReason) {
         assert!(
             !ctx.is_connected(ctx.id()),
             "a closed client still counts as connected"
@@ -285,7 +287,9 @@ fn a_context_sends_to_one_all_and_all_but_one_and_closes_with_a_code() {
 struct Gate;
 
 impl Handler for Gate {
-    fn on_handshake(&mut self, request: &Request) -> Decision {
+    type State = ();
+
+    fn on_handshake(&mut self, request: &Request, _: &mut ()) -> Decision {
         if request.path() != "/chat" {
             return Decision::reject(404, "no such room");
         }
@@ -298,7 +302,7 @@ impl Handler for Gate {
         }
     }
 
-    fn on_message(&mut self, ctx: &mut ClientContext<'_>, message: Message) {
+    fn on_message(&mut self, ctx: &mut ClientContext<'_>, _: &mut (), message: Message) {
         ctx.send(message);
     }
 }

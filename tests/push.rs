@@ -12,11 +12,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::*;
-use simple_ws_server::tungstenite::Message as WsMessage;
 use simple_ws_server::{
     Bytes, ClientContext, ClientId, CloseReason, Config, Context, Error, Fragment, Handle, Handler,
-    Message, Request, Server, TimerId,
+    Message, Server, TimerId,
 };
+use tungstenite::Message as WsMessage;
 
 type Shared<T> = Arc<Mutex<T>>;
 
@@ -39,13 +39,15 @@ impl Registry {
 }
 
 impl Handler for Registry {
-    fn on_open(&mut self, ctx: &mut ClientContext<'_>, _request: &Request) {
+    type State = ();
+
+    fn on_open(&mut self, ctx: &mut ClientContext<'_>, _: &mut ()) {
         self.opened.lock().unwrap().push(ctx.id());
     }
 
-    fn on_message(&mut self, _ctx: &mut ClientContext<'_>, _message: Message) {}
+    fn on_message(&mut self, _ctx: &mut ClientContext<'_>, _: &mut (), _message: Message) {}
 
-    fn on_close(&mut self, _ctx: &mut ClientContext<'_>, reason: CloseReason) {
+    fn on_close(&mut self, _ctx: &mut ClientContext<'_>, _: (), reason: CloseReason) {
         self.closed.lock().unwrap().push(reason);
     }
 }
@@ -235,7 +237,9 @@ impl Timers {
 }
 
 impl Handler for Timers {
-    fn on_open(&mut self, ctx: &mut ClientContext<'_>, _request: &Request) {
+    type State = ();
+
+    fn on_open(&mut self, ctx: &mut ClientContext<'_>, _: &mut ()) {
         self.client = Some(ctx.id());
         for &ms in &self.delays_ms {
             let due = Instant::now() + Duration::from_millis(ms);
@@ -247,7 +251,7 @@ impl Handler for Timers {
         }
     }
 
-    fn on_message(&mut self, _ctx: &mut ClientContext<'_>, _message: Message) {}
+    fn on_message(&mut self, _ctx: &mut ClientContext<'_>, _: &mut (), _message: Message) {}
 
     fn on_timer(&mut self, ctx: &mut Context<'_>, timer: TimerId) {
         let fired = Instant::now();
@@ -327,7 +331,9 @@ struct ManyTimers {
 const MANY: usize = 10_000;
 
 impl Handler for ManyTimers {
-    fn on_open(&mut self, ctx: &mut ClientContext<'_>, _request: &Request) {
+    type State = ();
+
+    fn on_open(&mut self, ctx: &mut ClientContext<'_>, _: &mut ()) {
         let link = std::fs::read_link("/proc/thread-self").expect("read /proc/thread-self");
         let tid = link.file_name().unwrap().to_str().unwrap().parse().unwrap();
         *self.tid.lock().unwrap() = Some(tid);
@@ -342,7 +348,7 @@ impl Handler for ManyTimers {
         ctx.send("set");
     }
 
-    fn on_message(&mut self, _ctx: &mut ClientContext<'_>, _message: Message) {}
+    fn on_message(&mut self, _ctx: &mut ClientContext<'_>, _: &mut (), _message: Message) {}
 
     fn on_timer(&mut self, ctx: &mut Context<'_>, timer: TimerId) {
         let due = self.deadlines.remove(&timer).expect("a timer we set, once");
@@ -423,7 +429,9 @@ fn ten_thousand_pending_timers_cost_nothing_while_they_wait() {
 struct Pieces;
 
 impl Handler for Pieces {
-    fn on_message(&mut self, ctx: &mut ClientContext<'_>, message: Message) {
+    type State = ();
+
+    fn on_message(&mut self, ctx: &mut ClientContext<'_>, _: &mut (), message: Message) {
         match message.as_text() {
             Some("go") => {
                 ctx.send_fragment(Fragment::Start("Hello".into()));
@@ -506,14 +514,16 @@ fn pattern(from: usize, len: usize) -> Vec<u8> {
 }
 
 impl Handler for Streamer {
-    fn on_open(&mut self, ctx: &mut ClientContext<'_>, _request: &Request) {
+    type State = ();
+
+    fn on_open(&mut self, ctx: &mut ClientContext<'_>, _: &mut ()) {
         self.client = Some(ctx.id());
         ctx.send_fragment(Fragment::Start(pattern(0, PIECE).into()));
         self.sent = PIECE;
         ctx.set_timer(Duration::from_millis(1));
     }
 
-    fn on_message(&mut self, _ctx: &mut ClientContext<'_>, _message: Message) {}
+    fn on_message(&mut self, _ctx: &mut ClientContext<'_>, _: &mut (), _message: Message) {}
 
     fn on_timer(&mut self, ctx: &mut Context<'_>, _timer: TimerId) {
         let client = self.client.unwrap();

@@ -1,14 +1,14 @@
-//! The pushing examples in `examples/` (ticker, timers, fragments) run as the programs they are,
-//! each on a free port, driven by a WebSocket client. `cargo test` builds the examples before it
-//! runs the tests.
+//! The examples in `examples/` (ticker, timers, fragments, tokio_embed, rooms, token_auth) run
+//! as the programs they are, each on a free port, driven by a WebSocket client. `cargo test`
+//! builds the examples before it runs the tests.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use simple_ws_server::tungstenite::{self, protocol::WebSocket, Message};
+use tungstenite::{self, protocol::WebSocket, Message};
 
 const IO_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -62,10 +62,14 @@ impl Example {
     }
 
     fn connect(&self) -> Client {
+        self.connect_path("/")
+    }
+
+    fn connect_path(&self, path: &str) -> Client {
         let tcp = TcpStream::connect(self.addr).expect("connect");
         tcp.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
         let (client, _) =
-            tungstenite::client(format!("ws://{}/", self.addr), tcp).expect("handshake");
+            tungstenite::client(format!("ws://{}{path}", self.addr), tcp).expect("handshake");
         client
     }
 
@@ -168,4 +172,75 @@ fn fragments_stream_a_count_as_one_message_then_the_held_reply() {
     assert_eq!(numbers, (1..=25_000).collect::<Vec<u64>>());
     assert_eq!(recv_text(&mut client), "that was 1 to 25000");
     assert_eq!(recv_text(&mut client), "echoed after the count");
+}
+
+#[test]
+fn tokio_embed_answers_from_async_code_through_the_handle_and_gets_the_handler_back() {
+    let mut example = Example::start("tokio_embed", &["1"]);
+    let mut client = example.connect();
+    let next_answer = |client: &mut Client| loop {
+        let text = recv_text(client);
+        if text != "tick" {
+            return text;
+        }
+    };
+    assert_eq!(next_answer(&mut client), "hello from tokio");
+    client.send(Message::text("hi there")).unwrap();
+    assert_eq!(next_answer(&mut client), "tokio says: HI THERE");
+    // One answer was asked for: the async side stops the server through the handle.
+    assert!(example.wait().success());
+    let mut rest = String::new();
+    example.stdout.read_to_string(&mut rest).unwrap();
+    assert!(
+        rest.contains("server stopped after 1 message(s)"),
+        "{rest:?}"
+    );
+}
+
+#[test]
+fn token_auth_refuses_with_www_authenticate_and_keeps_the_user_as_connection_state() {
+    let example = Example::start("token_auth", &[]);
+    let tcp = TcpStream::connect(example.addr).unwrap();
+    tcp.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+    match tungstenite::client(format!("ws://{}/?token=wrong", example.addr), tcp) {
+        Err(tungstenite::HandshakeError::Failure(tungstenite::Error::Http(response))) => {
+            assert_eq!(response.status(), 401);
+            assert_eq!(
+                response.headers()["www-authenticate"],
+                "Bearer realm=\"token_auth\""
+            );
+        }
+        Ok((_, response)) => panic!("expected a 401, got {response:?}"),
+        Err(err) => panic!("expected a 401, got {err}"),
+    }
+    let mut ada = example.connect_path("/?token=let-me-in");
+    let mut grace = example.connect_path("/?token=open-sesame");
+    assert_eq!(recv_text(&mut ada), "hello, ada");
+    assert_eq!(recv_text(&mut grace), "hello, grace");
+    ada.send(Message::text("hi")).unwrap();
+    grace.send(Message::text("hey")).unwrap();
+    assert_eq!(recv_text(&mut ada), "ada: hi");
+    assert_eq!(recv_text(&mut grace), "grace: hey");
+}
+
+#[test]
+fn rooms_keep_each_client_in_the_room_of_its_path() {
+    let example = Example::start("rooms", &[]);
+    let mut a1 = example.connect_path("/a");
+    assert_eq!(recv_text(&mut a1), "welcome to a; 0 others here");
+    let mut b = example.connect_path("/b");
+    assert_eq!(recv_text(&mut b), "welcome to b; 0 others here");
+    let mut a2 = example.connect_path("/a");
+    assert_eq!(recv_text(&mut a2), "welcome to a; 1 others here");
+    assert_eq!(recv_text(&mut a1), "127.0.0.1 joined");
+    a2.send(Message::text("hello a")).unwrap();
+    assert_eq!(recv_text(&mut a1), "[a] 127.0.0.1: hello a");
+    b.send(Message::text("hello b")).unwrap();
+    drop(a2);
+    assert_eq!(recv_text(&mut a1), "127.0.0.1 left");
+    // b heard nothing of room a; its own message went to nobody.
+    b.get_mut()
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    assert!(b.read().is_err(), "b received something from another room");
 }

@@ -9,8 +9,8 @@ use common::*;
 
 use common::examples::Stream;
 use serde_json::Value;
-use simple_ws_server::tungstenite::Message;
 use simple_ws_server::Config;
+use tungstenite::Message;
 
 /// The next sample, parsed and checked for its shape.
 fn recv_sample(client: &mut Client) -> Value {

@@ -9,8 +9,8 @@ use std::time::Duration;
 use common::examples::{Echo, RelayChat};
 use common::*;
 use scale_support::*;
-use simple_ws_server::tungstenite::Message;
 use simple_ws_server::{Cluster, Config, Error, Relay, Server};
+use tungstenite::Message;
 
 const CLIENTS: usize = 16;
 

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use common::*;
 use scale_support::*;
 use simple_ws_server::redis_bridge::{BridgeConfig, RedisBridge, DEFAULT_CHANNEL};
-use simple_ws_server::tungstenite::Message;
 use simple_ws_server::{Broker, Bytes};
+use tungstenite::Message;
 
 const SUBSCRIBED: &str = "redis: subscribed to";
 const OUTAGE: &str = "chat goes on locally";

@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
 use common::*;
-use simple_ws_server::tungstenite::Message;
+use tungstenite::Message;
 
 #[test]
 fn allow_origin_is_repeatable() {

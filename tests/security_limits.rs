@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use common::examples::Echo;
 use common::*;
-use simple_ws_server::tungstenite::{self, Message};
 use simple_ws_server::{ClientContext, CloseReason, Config, Decision, Handler, Request};
+use tungstenite::{self, Message};
 
 /// Echo, with the handshake hook of a small application and a record of every on_close.
 struct Guarded {
@@ -19,7 +19,9 @@ struct Guarded {
 }
 
 impl Handler for Guarded {
-    fn on_handshake(&mut self, request: &Request) -> Decision {
+    type State = ();
+
+    fn on_handshake(&mut self, request: &Request, _: &mut ()) -> Decision {
         if request.path() == "/private" {
             let token = request.query_param("token").or_else(|| {
                 request
@@ -39,7 +41,7 @@ impl Handler for Guarded {
         }
     }
 
-    fn on_message(&mut self, ctx: &mut ClientContext<'_>, message: Message2) {
+    fn on_message(&mut self, ctx: &mut ClientContext<'_>, _: &mut (), message: Message2) {
         if message.as_text() == Some("close me") {
             ctx.disconnect(4000, "as asked");
         } else {
@@ -47,7 +49,7 @@ impl Handler for Guarded {
         }
     }
 
-    fn on_close(&mut self, _ctx: &mut ClientContext<'_>, reason: CloseReason) {
+    fn on_close(&mut self, _ctx: &mut ClientContext<'_>, _: (), reason: CloseReason) {
         self.closed.lock().unwrap().push(reason);
     }
 }

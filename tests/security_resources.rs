@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
-use simple_ws_server::tungstenite::Message;
+use tungstenite::Message;
 
 const MESSAGE: usize = 64 * 1024;
 const MESSAGES: usize = 1600; // 100 MiB in all
@@ -111,9 +111,7 @@ fn chat_with_a_client_that_never_reads(extra_args: &[&str]) -> ChatRun {
 
 /// In chat the sender gets nothing back; a healthy client still talks to itself through a second
 /// connection: just check that it can still send.
-fn assert_echoes_chat<S: std::io::Read + std::io::Write>(
-    client: &mut simple_ws_server::tungstenite::WebSocket<S>,
-) {
+fn assert_echoes_chat<S: std::io::Read + std::io::Write>(client: &mut tungstenite::WebSocket<S>) {
     client.send(Message::text("still here")).unwrap();
 }
 

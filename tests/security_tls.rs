@@ -13,8 +13,8 @@ use common::examples::Echo;
 use common::*;
 use simple_ws_server::rustls::version::{TLS12, TLS13};
 use simple_ws_server::rustls::ProtocolVersion;
-use simple_ws_server::tungstenite::Message;
 use simple_ws_server::{Config, Error};
+use tungstenite::Message;
 
 #[test]
 fn wss_echo_over_tls_1_3_and_1_2() {
@@ -37,7 +37,7 @@ fn wss_echo_over_tls_1_3_and_1_2() {
         loop {
             match client.read() {
                 Ok(_) => continue,
-                Err(simple_ws_server::tungstenite::Error::ConnectionClosed) => break,
+                Err(tungstenite::Error::ConnectionClosed) => break,
                 Err(e) => panic!("expected a clean close, got {e}"),
             }
         }

@@ -18,9 +18,11 @@ use log::{debug, warn};
 use crate::error::{Error, Result};
 use crate::message::Message;
 use crate::relay::{Broker, Relay};
+use bytes::Bytes;
 use link::{Link, Publisher, Subscriber};
 use queue::QueueSender;
-use tungstenite::{Bytes, Utf8Bytes};
+
+use crate::text::Text;
 
 /// The channel the chat example publishes on.
 pub const DEFAULT_CHANNEL: &str = "simple-ws-server:chat";
@@ -324,7 +326,7 @@ fn decode(bytes: &[u8]) -> Option<(u64, Message)> {
     let (&kind, payload) = rest.split_first()?;
     let payload = Bytes::copy_from_slice(payload);
     let message = match kind {
-        b'T' => Message::Text(Utf8Bytes::try_from(payload).ok()?),
+        b'T' => Message::Text(Text::try_from(payload).ok()?),
         b'B' => Message::Binary(payload),
         _ => return None,
     };

@@ -29,8 +29,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use simple_ws_server::tungstenite::{self, protocol::WebSocket, Message};
 use simple_ws_server::{Config, Handle, Handler, Server};
+use tungstenite::{self, protocol::WebSocket, Message};
 
 /// How long any single read in a test may wait before the test fails.
 pub const IO_TIMEOUT: Duration = Duration::from_secs(10);
@@ -57,7 +57,7 @@ impl TestServer {
     pub fn run<H: Handler + Send + 'static>(server: Server, handler: H) -> Self {
         let addr = server.local_addr();
         let handle = server.handle();
-        let thread = std::thread::spawn(move || server.run(handler));
+        let thread = std::thread::spawn(move || server.run(handler).map(drop));
         TestServer {
             addr,
             handle,

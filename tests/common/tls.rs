@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use simple_ws_server::rustls::pki_types::{CertificateDer, ServerName};
 use simple_ws_server::rustls::{self, ClientConfig, ClientConnection, RootCertStore, StreamOwned};
-use simple_ws_server::tungstenite::{self, protocol::WebSocket};
+use tungstenite::{self, protocol::WebSocket};
 
 use super::{tcp, temp_dir};
 

@@ -12,7 +12,9 @@ use simple_ws_server::{Cluster, Config, Error, Handle, Handler, Relay, Server};
 
 mod cli;
 mod examples;
+mod ops;
 use cli::Args;
+use ops::WithOps;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
@@ -44,7 +46,7 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Args) -> Result<(), Error> {
-    let handler: Box<dyn Handler> = match args.example.as_str() {
+    let handler: Box<dyn Handler<State = ()>> = match args.example.as_str() {
         "echo" => Box::new(examples::Echo),
         "chat" => Box::new(examples::Chat),
         "stream" => Box::new(examples::Stream::default()),
@@ -83,7 +85,7 @@ fn run(args: Args) -> Result<(), Error> {
     drop(out);
     if args.threads == 1 && args.redis.is_none() {
         stop_on_signals(vec![server.handle()])?;
-        return server.run(handler);
+        return server.run(WithOps(handler)).map(drop);
     }
     drop(handler);
     let cluster = Cluster::from_server(server, args.threads)?;
@@ -101,10 +103,10 @@ fn scale_out(cluster: Cluster, args: &Args, max_message_size: usize) -> Result<(
                 Some(url) => with_redis(relay, url, &args.redis_channel, max_message_size)?,
                 None => relay,
             };
-            cluster.run(|index| examples::RelayChat::new(relay.for_loop(index)))
+            cluster.run(|index| WithOps(examples::RelayChat::new(relay.for_loop(index))))
         }
-        "echo" => cluster.run(|_| examples::Echo),
-        "stream" => cluster.run(|_| examples::Stream::default()),
+        "echo" => cluster.run(|_| WithOps(examples::Echo)),
+        "stream" => cluster.run(|_| WithOps(examples::Stream::default())),
         other => Err(Error::Config(format!("unknown example {other:?}"))),
     }
 }

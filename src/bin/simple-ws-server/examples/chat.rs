@@ -1,4 +1,4 @@
-use simple_ws_server::{ClientContext, CloseReason, Handler, Message, Relay, Request};
+use simple_ws_server::{ClientContext, CloseReason, Handler, Message, Relay};
 
 /// The original's chat room: every client hears every other.
 ///
@@ -12,16 +12,18 @@ use simple_ws_server::{ClientContext, CloseReason, Handler, Message, Relay, Requ
 pub struct Chat;
 
 impl Handler for Chat {
-    fn on_open(&mut self, ctx: &mut ClientContext<'_>, _request: &Request) {
+    type State = ();
+
+    fn on_open(&mut self, ctx: &mut ClientContext<'_>, _: &mut ()) {
         let line = format!("{} - connected", ctx.peer().ip());
         ctx.broadcast_others(line);
     }
 
-    fn on_message(&mut self, ctx: &mut ClientContext<'_>, message: Message) {
+    fn on_message(&mut self, ctx: &mut ClientContext<'_>, _: &mut (), message: Message) {
         ctx.broadcast_others(said(ctx, message));
     }
 
-    fn on_close(&mut self, ctx: &mut ClientContext<'_>, _reason: CloseReason) {
+    fn on_close(&mut self, ctx: &mut ClientContext<'_>, _: (), _reason: CloseReason) {
         let line = format!("{} - disconnected", ctx.peer().ip());
         ctx.broadcast_others(line);
     }
@@ -46,7 +48,7 @@ fn said(ctx: &ClientContext<'_>, message: Message) -> Message {
 ///
 /// Each client's arrival is also logged at info level as `loop N: <peer> connected`, naming the
 /// loop that accepted it.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct RelayChat {
     relay: Relay,
 }
@@ -64,19 +66,21 @@ impl RelayChat {
 }
 
 impl Handler for RelayChat {
-    fn on_open(&mut self, ctx: &mut ClientContext<'_>, _request: &Request) {
+    type State = ();
+
+    fn on_open(&mut self, ctx: &mut ClientContext<'_>, _: &mut ()) {
         let line = format!("{} - connected", ctx.peer().ip());
         self.tell_everyone_else(ctx, line.into());
         // Logged once the other loops have been told (what tests wait for).
         log::info!("loop {}: {} connected", self.relay.loop_index(), ctx.peer());
     }
 
-    fn on_message(&mut self, ctx: &mut ClientContext<'_>, message: Message) {
+    fn on_message(&mut self, ctx: &mut ClientContext<'_>, _: &mut (), message: Message) {
         let line = said(ctx, message);
         self.tell_everyone_else(ctx, line);
     }
 
-    fn on_close(&mut self, ctx: &mut ClientContext<'_>, _reason: CloseReason) {
+    fn on_close(&mut self, ctx: &mut ClientContext<'_>, _: (), _reason: CloseReason) {
         let line = format!("{} - disconnected", ctx.peer().ip());
         self.tell_everyone_else(ctx, line.into());
     }

@@ -6,7 +6,9 @@ use simple_ws_server::{ClientContext, Handler, Message};
 pub struct Echo;
 
 impl Handler for Echo {
-    fn on_message(&mut self, ctx: &mut ClientContext<'_>, message: Message) {
+    type State = ();
+
+    fn on_message(&mut self, ctx: &mut ClientContext<'_>, _: &mut (), message: Message) {
         ctx.send(message);
     }
 }

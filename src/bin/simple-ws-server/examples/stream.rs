@@ -2,7 +2,7 @@ use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
-use simple_ws_server::{ClientContext, CloseReason, Context, Handler, Message, Request, TimerId};
+use simple_ws_server::{ClientContext, CloseReason, Context, Handler, Message, TimerId};
 
 /// Live data: several times a second the server pushes a measurement of itself to every
 /// client, and the built-in page draws it as a moving chart.
@@ -112,7 +112,9 @@ impl Stream {
 }
 
 impl Handler for Stream {
-    fn on_open(&mut self, ctx: &mut ClientContext<'_>, _request: &Request) {
+    type State = ();
+
+    fn on_open(&mut self, ctx: &mut ClientContext<'_>, _: &mut ()) {
         if self.timer.is_none() {
             // The first client starts the samples; a new run starts a new time line.
             self.started = None;
@@ -123,13 +125,13 @@ impl Handler for Stream {
         }
     }
 
-    fn on_message(&mut self, ctx: &mut ClientContext<'_>, message: Message) {
+    fn on_message(&mut self, ctx: &mut ClientContext<'_>, _: &mut (), message: Message) {
         self.received += 1;
         self.sent += 1;
         ctx.send(message);
     }
 
-    fn on_close(&mut self, ctx: &mut ClientContext<'_>, _reason: CloseReason) {
+    fn on_close(&mut self, ctx: &mut ClientContext<'_>, _: (), _reason: CloseReason) {
         // The client that left is no longer counted; stop sampling when none are left.
         if ctx.client_count() == 0 {
             if let Some(timer) = self.timer.take() {
