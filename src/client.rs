@@ -1,4 +1,4 @@
-//! Client identities that never alias.
+//! Identities handed to the handler: clients (that never alias) and timers.
 
 use std::fmt;
 
@@ -41,5 +41,17 @@ impl fmt::Debug for ClientId {
 impl fmt::Display for ClientId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "#{}.{}", self.slot, self.generation)
+    }
+}
+
+/// Names a timer set with [`Context::set_timer`](crate::Context::set_timer); given back to
+/// [`Handler::on_timer`](crate::Handler::on_timer) when it fires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TimerId(pub(crate) u64);
+
+impl TimerId {
+    /// The id as a number, unique for the server's lifetime.
+    pub fn as_u64(self) -> u64 {
+        self.0
     }
 }

@@ -1,11 +1,11 @@
 //! Server settings: limits, timeouts and policies, each with a safe default.
 
+use std::str::FromStr;
 #[cfg(feature = "tls")]
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
-use crate::flow::Backpressure;
 
 const KIB: usize = 1024;
 const MIB: usize = 1024 * KIB;
@@ -46,7 +46,7 @@ pub struct Config {
     pub(crate) command_queue: usize,
     pub(crate) serve_page: bool,
     pub(crate) reuse_port: bool,
-    pub(crate) tls: Option<crate::stream::TlsConfig>,
+    pub(crate) tls: Option<TlsConfig>,
 }
 
 impl Default for Config {
@@ -338,3 +338,54 @@ impl Config {
             .max_frame_size(Some(self.frame_limit()))
     }
 }
+
+/// What the server does when a client's backlog (bytes queued for it, not yet written) passes
+/// the high-water mark ([`Config::high_water_mark`](crate::Config::high_water_mark)).
+///
+/// ```
+/// use simple_ws_server::{Backpressure, Config};
+///
+/// let config = Config::default().backpressure(Backpressure::Drop);
+/// assert_eq!("drop".parse::<Backpressure>(), Ok(Backpressure::Drop));
+/// # let _ = config;
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Backpressure {
+    /// Slow the sender: stop reading the client whose message caused the send until its
+    /// recipients drain below the low-water mark, so TCP pushes back on it. No reader loses a
+    /// message; one slow reader slows every client whose messages reach it (in a chat room,
+    /// everyone who talks). A reader that takes no byte at all for the stall timeout is closed
+    /// with 1008. The default.
+    #[default]
+    Pace,
+    /// Close a client whose backlog passes [`max_backlog`](crate::Config::max_backlog) with 1008
+    /// (policy violation); senders are never slowed. A reader slower than its senders loses the
+    /// connection.
+    Close,
+    /// Skip messages to a client above the mark (counted in [`FlowStats::dropped`](crate::FlowStats::dropped)), as
+    /// uWebSockets' publish does; senders are never slowed. A slow reader silently misses
+    /// messages. A reader that takes no byte at all for the stall timeout is closed with 1008.
+    Drop,
+}
+
+impl FromStr for Backpressure {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, String> {
+        match value {
+            "pace" => Ok(Backpressure::Pace),
+            "close" => Ok(Backpressure::Close),
+            "drop" => Ok(Backpressure::Drop),
+            other => Err(format!("{other:?} is not pace, close or drop")),
+        }
+    }
+}
+
+/// What [`Config::tls`](crate::Config::tls) holds: a rustls server configuration.
+#[cfg(feature = "tls")]
+pub(crate) type TlsConfig = Arc<rustls::ServerConfig>;
+
+/// Without the `tls` feature there is no TLS configuration to hold: the setting is always `None`.
+#[cfg(not(feature = "tls"))]
+#[derive(Debug, Clone)]
+pub(crate) enum TlsConfig {}

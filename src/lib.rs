@@ -72,64 +72,60 @@
 #![warn(missing_docs)]
 #![warn(missing_debug_implementations)]
 
+// The vocabulary every layer shares: ids, settings, errors, messages, requests, counters.
 mod client;
-mod cluster;
-mod codec;
 mod config;
-mod conn;
-mod context;
-mod dispatch;
 mod error;
-mod event_loop;
-mod flow;
-mod handle;
-mod handler;
-mod http;
 mod message;
-mod outgoing;
-mod read_ahead;
-#[cfg(feature = "redis")]
-pub mod redis_bridge;
-mod relay;
 mod request;
 mod response;
-mod server;
-mod session;
 mod stats;
-mod stream;
 mod text;
-mod timeouts;
-mod timer;
 #[cfg(feature = "tls")]
 pub mod tls;
+
+// Pure protocol state, no I/O: RFC 6455 frames, and RFC 7692 compression.
+mod codec;
+
+// One client's socket and its phases, from the HTTP request to the last close frame.
+mod connection;
+// What a handler implements and what it is handed.
+mod handler;
+// The loop: one mio::Poll, the slab of connections, dispatch, flow control, timers.
+mod server;
+// More than one loop or instance: loops on one port, a relay between them, Redis.
+mod scale;
+
+#[cfg(feature = "redis")]
+pub use scale::redis_bridge;
 
 /// The byte buffer of binary messages and fragments: the `bytes` crate's, re-exported.
 pub use bytes::Bytes;
 pub use client::ClientId;
-pub use cluster::Cluster;
+pub use client::TimerId;
+pub use config::Backpressure;
 pub use config::Config;
-pub use context::{ClientContext, Context, Fragment};
 pub use error::{Error, Result};
-pub use flow::{Backpressure, FlowStats};
-pub use handle::Handle;
+pub use handler::context::{ClientContext, Context};
 pub use handler::Handler;
-pub use message::{CloseReason, Message};
-pub use relay::{Broker, Relay};
+pub use message::{CloseReason, Fragment, Message};
 pub use request::Request;
 pub use response::{Decision, HttpResponse};
 #[cfg(feature = "tls")]
 /// The rustls crate whose `ServerConfig` [`Config::tls`] takes, re-exported.
 pub use rustls;
+pub use scale::cluster::Cluster;
+pub use scale::relay::{Broker, Relay};
+pub use server::handle::Handle;
 pub use server::{Running, Server};
-pub use stats::Stats;
+pub use stats::{FlowStats, Stats};
 pub use text::Text;
-pub use timer::TimerId;
 
 /// How many times the server parsed an HTTP request head in this process (for the tests that
 /// check a request dribbled a byte at a time is parsed a few times, not once per byte).
 #[doc(hidden)]
 pub fn handshake_parse_count() -> usize {
-    http::PARSES.load(std::sync::atomic::Ordering::Relaxed)
+    connection::http::PARSES.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// The README's examples, compiled as doc tests.

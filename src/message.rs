@@ -149,3 +149,56 @@ pub enum CloseReason {
     /// The server is shutting down; the client was sent 1001 (going away).
     Shutdown,
 }
+
+/// One piece of a message sent in fragments, so that large or live data streams out without
+/// being held whole (the original's `sendFragmentStart`, `sendFragment` and `sendFragmentEnd`).
+///
+/// A fragmented message is a [`Start`](Fragment::Start), any number of
+/// [`Continue`](Fragment::Continue)s, then an [`End`](Fragment::End); each piece goes out as one
+/// WebSocket frame as soon as the loop applies it, and the client receives one whole message.
+/// Send the pieces with [`ClientContext::send_fragment`](crate::ClientContext::send_fragment), [`Context::send_fragment_to`](crate::Context::send_fragment_to) or
+/// [`Handle::send_fragment`](crate::Handle::send_fragment).
+///
+/// - One fragmented message at a time per client: a `Start` while one is open, or a `Continue`
+///   or `End` with none open, is dropped (and logged as a warning). Pieces carry no stream
+///   identity, so let one sender at a time (the handler, or one thread) stream to a client:
+///   the pieces of two streams to the same client would end up in one message.
+/// - Other messages sent to that client while it is open (a [`send`](crate::ClientContext::send), a
+///   broadcast) wait and go out right after its `End`, in the order they were sent, since
+///   RFC 6455 (5.4) forbids interleaving another message's frames. They count against the
+///   client's backlog limit ([`Config::max_backlog`](crate::Config::max_backlog)). Pings and
+///   close frames may go out between pieces, as the RFC allows.
+/// - The pieces of a text message must together be valid UTF-8 (one piece may end inside a
+///   character); the server does not check them, and a client closes the connection on invalid
+///   text.
+///
+/// ```
+/// use simple_ws_server::{ClientContext, Fragment, Handler, Message};
+///
+/// /// Answers every message with a count from 1 to 1000, streamed in ten pieces.
+/// struct Counter;
+///
+/// impl Handler for Counter {
+///     type State = ();
+///
+///     fn on_message(&mut self, ctx: &mut ClientContext<'_>, _: &mut (), _message: Message) {
+///         ctx.send_fragment(Fragment::Start("counting:".into()));
+///         for tens in 0..10 {
+///             let piece: String = (tens * 100 + 1..=tens * 100 + 100)
+///                 .map(|n| format!(" {n}"))
+///                 .collect();
+///             ctx.send_fragment(Fragment::Continue(piece.into()));
+///         }
+///         ctx.send_fragment(Fragment::End(" done".into()));
+///     }
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fragment {
+    /// The first piece. Its kind, text or binary, is the kind of the whole message.
+    Start(Message),
+    /// A piece in the middle.
+    Continue(Bytes),
+    /// The last piece (it may be empty).
+    End(Bytes),
+}

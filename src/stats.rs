@@ -201,3 +201,17 @@ mod tests {
         }
     }
 }
+
+/// What flow control has done since the server started, read through
+/// [`Context::flow_stats`](crate::Context::flow_stats).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FlowStats {
+    /// Times a client's reading was paused because a recipient of its messages was above the
+    /// high-water mark (`Pace`).
+    pub pauses: u64,
+    /// Messages skipped for a client above the high-water mark (`Drop`; one per recipient).
+    pub dropped: u64,
+    /// Clients closed with 1008 for taking no byte for the stall timeout while above the mark.
+    pub stalled: u64,
+}

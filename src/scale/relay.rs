@@ -7,8 +7,8 @@ use std::sync::Arc;
 use log::{debug, warn};
 
 use crate::error::Error;
-use crate::handle::Handle;
 use crate::message::Message;
+use crate::server::handle::Handle;
 
 /// Carries messages to other server instances (other processes, other machines), e.g. the
 /// `redis_bridge::RedisBridge` (feature `redis`).

@@ -1,4 +1,17 @@
 //! The server: a bound listener plus its settings, run on the calling thread.
+//!
+//! Also the loop behind it: `event_loop.rs` (poll, accept, read, flush), `dispatch.rs` (what
+//! connections report, handler calls, applying what handlers queued), `flow.rs` (backpressure
+//! and fairness), `timer.rs` and `timeouts.rs` (deadlines), `session.rs` (each connection's
+//! handler state), `handle.rs` (commands from other threads).
+
+pub(crate) mod dispatch;
+pub(crate) mod event_loop;
+pub(crate) mod flow;
+pub(crate) mod handle;
+pub(crate) mod session;
+pub(crate) mod timeouts;
+pub(crate) mod timer;
 
 use std::fmt;
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -10,9 +23,9 @@ use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::event_loop::{EventLoop, WAKER};
-use crate::handle::{self, Handle, Inbox};
 use crate::handler::Handler;
+use crate::server::event_loop::{EventLoop, WAKER};
+use handle::{Handle, Inbox};
 
 /// A WebSocket server bound to an address, ready to [`run`](Server::run) a [`Handler`] on the
 /// calling thread.

@@ -6,8 +6,8 @@ use std::net::{SocketAddr, ToSocketAddrs};
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::handle::Handle;
 use crate::handler::Handler;
+use crate::server::handle::Handle;
 use crate::server::Server;
 
 /// Several independent loops listening on one address, each on its own thread with its own
@@ -24,7 +24,8 @@ use crate::server::Server;
 /// struct Room(Relay);
 ///
 /// impl Handler for Room {
-///     fn on_message(&mut self, ctx: &mut ClientContext<'_>, message: Message) {
+///     type State = ();
+///     fn on_message(&mut self, ctx: &mut ClientContext<'_>, _: &mut (), message: Message) {
 ///         ctx.broadcast_others(message.clone()); // this loop's clients
 ///         self.0.publish(message); // the other loops' clients
 ///     }

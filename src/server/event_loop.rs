@@ -11,19 +11,19 @@ use tungstenite::protocol::WebSocketConfig;
 
 use crate::client::ClientId;
 use crate::config::Config;
-use crate::conn::{Conn, Progress};
-use crate::context::Outbox;
+use crate::connection::http;
+use crate::connection::read_ahead::ReadAhead;
+use crate::connection::stream::Stream;
+use crate::connection::{Conn, Progress};
 use crate::error::{Error, Result};
-use crate::flow::Flow;
-use crate::handle::Inbox;
+use crate::handler::context::Outbox;
 use crate::handler::Handler;
-use crate::http;
 use crate::message::CloseReason;
-use crate::read_ahead::ReadAhead;
-use crate::session::Sessions;
+use crate::server::flow::Flow;
+use crate::server::handle::Inbox;
+use crate::server::session::Sessions;
+use crate::server::timer::{Deadlines, Due};
 use crate::stats::Stats;
-use crate::stream::Stream;
-use crate::timer::{Deadlines, Due};
 
 pub(crate) const LISTENER: Token = Token(0);
 pub(crate) const WAKER: Token = Token(1);

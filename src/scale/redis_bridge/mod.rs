@@ -17,7 +17,7 @@ use log::{debug, warn};
 
 use crate::error::{Error, Result};
 use crate::message::Message;
-use crate::relay::{Broker, Relay};
+use crate::scale::relay::{Broker, Relay};
 use bytes::Bytes;
 use link::{Link, Publisher, Subscriber};
 use queue::QueueSender;
@@ -89,7 +89,8 @@ impl BridgeConfig {
 /// struct Shout(Relay);
 ///
 /// impl Handler for Shout {
-///     fn on_message(&mut self, ctx: &mut ClientContext<'_>, message: Message) {
+///     type State = ();
+///     fn on_message(&mut self, ctx: &mut ClientContext<'_>, _: &mut (), message: Message) {
 ///         ctx.broadcast_others(message.clone());
 ///         self.0.publish(message);
 ///     }

@@ -5,19 +5,7 @@ use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, HashSet};
 use std::time::{Duration, Instant};
 
-use crate::client::ClientId;
-
-/// Names a timer set with [`Context::set_timer`](crate::Context::set_timer); given back to
-/// [`Handler::on_timer`](crate::Handler::on_timer) when it fires.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TimerId(pub(crate) u64);
-
-impl TimerId {
-    /// The id as a number, unique for the server's lifetime.
-    pub fn as_u64(self) -> u64 {
-        self.0
-    }
-}
+use crate::client::{ClientId, TimerId};
 
 /// What is due at a deadline. Connection deadlines name the client, so a deadline for a client
 /// that has gone (or whose slot was reused) is recognised as stale and ignored.

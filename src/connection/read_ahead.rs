@@ -12,7 +12,7 @@
 
 use std::io::{self, Read};
 
-use crate::stream::Stream;
+use crate::connection::stream::Stream;
 
 /// Size of the shared buffer: one system call reads up to this much.
 pub(crate) const READ_AHEAD: usize = 64 * 1024;

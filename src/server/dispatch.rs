@@ -8,16 +8,18 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use log::{debug, error, info};
 
 use crate::client::ClientId;
-use crate::conn::{Phase, Progress, Then};
-use crate::context::{Action, ClientContext, Context, Fragment};
-use crate::event_loop::EventLoop;
+use crate::client::TimerId;
+use crate::connection::http::{self, Step};
+use crate::connection::outgoing::encode_frame;
+use crate::connection::{Phase, Progress, Then};
+use crate::handler::context::{Action, ClientContext, Context};
 use crate::handler::Handler;
-use crate::http::{self, Step};
+use crate::message::Fragment;
 use crate::message::{CloseReason, Message};
-use crate::outgoing::encode_frame;
 use crate::request::Request;
 use crate::response::Decision;
-use crate::timer::{Due, TimerId};
+use crate::server::event_loop::EventLoop;
+use crate::server::timer::Due;
 
 impl<H: Handler> EventLoop<H> {
     /// Acts on one report of a connection; returns whether the connection still exists. The

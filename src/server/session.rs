@@ -11,9 +11,8 @@
 //! idle connection's memory, while the head's bytes are a few hundred.
 
 use std::cell::OnceCell;
-use std::net::SocketAddr;
 
-use crate::http;
+use crate::handler::kept_request::KeptRequest;
 use crate::request::Request;
 
 /// One connection's handler state and request.
@@ -23,31 +22,6 @@ pub(crate) struct Session<S> {
     head: Option<Box<[u8]>>,
     /// The request, once the connection is open.
     pub(crate) request: Option<Box<KeptRequest>>,
-}
-
-/// A request kept for the connection's life: its head, and what the handshake settled.
-pub(crate) struct KeptRequest {
-    head: Box<[u8]>,
-    peer: SocketAddr,
-    protocol: Option<String>,
-    extensions: Option<String>,
-    /// The request parsed from `head`, while a handler call needs it.
-    parsed: OnceCell<Box<Request>>,
-}
-
-impl KeptRequest {
-    /// The request, parsed from the kept head if this call has not already.
-    pub(crate) fn get(&self) -> &Request {
-        self.parsed.get_or_init(|| {
-            // The head parsed at the handshake; failing now would be a bug, and still gets a
-            // request (an empty `GET /`) rather than a panic.
-            let inner = http::reparse(&self.head).unwrap_or_default();
-            let mut request = Request::new(inner, self.peer);
-            request.protocol.clone_from(&self.protocol);
-            request.extensions.clone_from(&self.extensions);
-            Box::new(request)
-        })
-    }
 }
 
 impl<S> Session<S> {

@@ -9,8 +9,8 @@ use std::io::{ErrorKind, Write};
 use tungstenite::protocol::WebSocketConfig;
 
 use crate::codec::{self, opcode, Decoder};
-use crate::conn::{Conn, Phase, Progress, Response, Then, Ws};
-use crate::context::Fragment;
+use crate::connection::{Conn, Phase, Progress, Response, Then, Ws};
+use crate::message::Fragment;
 use crate::message::{CloseReason, Message};
 
 /// Messages waiting for a fragmented message to end, and their payload bytes.

@@ -7,8 +7,9 @@ use std::sync::Arc;
 use mio::Waker;
 
 use crate::client::ClientId;
-use crate::context::{Action, Fragment};
 use crate::error::{Error, Result};
+use crate::handler::context::Action;
+use crate::message::Fragment;
 use crate::message::Message;
 
 /// Reaches a running server from any thread: send to a client or to all, close a client, stop
@@ -29,7 +30,15 @@ use crate::message::Message;
 /// `Send + Sync`.
 ///
 /// ```no_run
-/// use simple_ws_server::{examples::Echo, Config, Server};
+/// use simple_ws_server::{ClientContext, Config, Handler, Message, Server};
+///
+/// struct Echo;
+/// impl Handler for Echo {
+///     type State = ();
+///     fn on_message(&mut self, ctx: &mut ClientContext<'_>, _: &mut (), message: Message) {
+///         ctx.send(message);
+///     }
+/// }
 ///
 /// let server = Server::bind("127.0.0.1:0", Config::default())?;
 /// let handle = server.handle();

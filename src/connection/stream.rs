@@ -13,10 +13,9 @@ use std::net::Shutdown;
 
 use mio::net::TcpStream;
 #[cfg(feature = "tls")]
-use std::sync::Arc;
-
-#[cfg(feature = "tls")]
 use rustls::{ServerConnection, StreamOwned};
+
+use crate::config::TlsConfig;
 
 /// A TLS connection over a client's TCP socket.
 #[cfg(feature = "tls")]
@@ -30,15 +29,6 @@ pub(crate) enum Stream {
     #[cfg(feature = "tls")]
     Tls(Box<TlsStream>),
 }
-
-/// What [`Config::tls`](crate::Config::tls) holds: a rustls server configuration.
-#[cfg(feature = "tls")]
-pub(crate) type TlsConfig = Arc<rustls::ServerConfig>;
-
-/// Without the `tls` feature there is no TLS configuration to hold: the setting is always `None`.
-#[cfg(not(feature = "tls"))]
-#[derive(Debug, Clone)]
-pub(crate) enum TlsConfig {}
 
 impl Stream {
     /// The stream of a newly accepted socket: plain, or at the start of a TLS handshake with

@@ -12,7 +12,7 @@ use crate::request::Request;
 use crate::response::push_headers;
 
 /// The page served at `GET /`, built into the binary.
-pub(crate) const PAGE: &str = include_str!("../websocket.html");
+pub(crate) const PAGE: &str = include_str!("../../websocket.html");
 
 /// Headers read per request; a request with more is answered 431.
 const MAX_HEADERS: usize = 100;

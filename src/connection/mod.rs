@@ -3,6 +3,16 @@
 //! encoded by `codec/`; its writes are in `outgoing.rs`.
 //!
 //! A connection never calls the handler: it reports [`Progress`] and the loop acts on it.
+//!
+//! Files: `mod.rs` (the connection, its phases and reads), `http.rs` (the HTTP request head and
+//! responses), `outgoing.rs` (everything it writes), `read_ahead.rs` (the loop's shared read
+//! buffer), `stream.rs` (plain TCP or TLS).
+
+pub(crate) mod http;
+pub(crate) mod outgoing;
+pub(crate) mod pace;
+pub(crate) mod read_ahead;
+pub(crate) mod stream;
 
 use std::io::{ErrorKind, Read};
 use std::net::SocketAddr;
@@ -10,12 +20,12 @@ use std::time::Instant;
 
 use crate::codec::{self, Decoder, Event, Limits};
 use crate::config::Config;
-use crate::http::{self, Step};
+use crate::connection::outgoing::Held;
+use crate::connection::read_ahead::ReadAhead;
+use crate::connection::stream::Stream;
 use crate::message::{CloseReason, Message};
-use crate::outgoing::Held;
-use crate::read_ahead::ReadAhead;
 use crate::request::Request;
-use crate::stream::Stream;
+use http::Step;
 
 /// What a connection's reads or writes came to, for the loop to act on.
 pub(crate) enum Progress {
@@ -109,7 +119,7 @@ pub(crate) struct Conn {
     /// How much of `out` the socket has taken.
     pub(crate) out_sent: usize,
     /// Flow control: above the high-water mark, paused (see `flow.rs`).
-    pub(crate) flow: crate::flow::ConnFlow,
+    pub(crate) flow: pace::ConnFlow,
 }
 
 impl Conn {

@@ -25,130 +25,16 @@
 //! [`Config::max_backlog`]: crate::Config::max_backlog
 
 use std::collections::HashMap;
-use std::str::FromStr;
 use std::time::Instant;
 
 use log::debug;
 
 use crate::client::ClientId;
-use crate::event_loop::EventLoop;
+use crate::config::Backpressure;
 use crate::handler::Handler;
 use crate::message::CloseReason;
-
-/// What the server does when a client's backlog (bytes queued for it, not yet written) passes
-/// the high-water mark ([`Config::high_water_mark`](crate::Config::high_water_mark)).
-///
-/// ```
-/// use simple_ws_server::{Backpressure, Config};
-///
-/// let config = Config::default().backpressure(Backpressure::Drop);
-/// assert_eq!("drop".parse::<Backpressure>(), Ok(Backpressure::Drop));
-/// # let _ = config;
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Backpressure {
-    /// Slow the sender: stop reading the client whose message caused the send until its
-    /// recipients drain below the low-water mark, so TCP pushes back on it. No reader loses a
-    /// message; one slow reader slows every client whose messages reach it (in a chat room,
-    /// everyone who talks). A reader that takes no byte at all for the stall timeout is closed
-    /// with 1008. The default.
-    #[default]
-    Pace,
-    /// Close a client whose backlog passes [`max_backlog`](crate::Config::max_backlog) with 1008
-    /// (policy violation); senders are never slowed. A reader slower than its senders loses the
-    /// connection.
-    Close,
-    /// Skip messages to a client above the mark (counted in [`FlowStats::dropped`]), as
-    /// uWebSockets' publish does; senders are never slowed. A slow reader silently misses
-    /// messages. A reader that takes no byte at all for the stall timeout is closed with 1008.
-    Drop,
-}
-
-impl FromStr for Backpressure {
-    type Err = String;
-
-    fn from_str(value: &str) -> Result<Self, String> {
-        match value {
-            "pace" => Ok(Backpressure::Pace),
-            "close" => Ok(Backpressure::Close),
-            "drop" => Ok(Backpressure::Drop),
-            other => Err(format!("{other:?} is not pace, close or drop")),
-        }
-    }
-}
-
-/// What flow control has done since the server started, read through
-/// [`Context::flow_stats`](crate::Context::flow_stats).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct FlowStats {
-    /// Times a client's reading was paused because a recipient of its messages was above the
-    /// high-water mark (`Pace`).
-    pub pauses: u64,
-    /// Messages skipped for a client above the high-water mark (`Drop`; one per recipient).
-    pub dropped: u64,
-    /// Clients closed with 1008 for taking no byte for the stall timeout while above the mark.
-    pub stalled: u64,
-}
-
-/// A connection's flow state: the one field flow control adds to [`Conn`], packed into 16 bits
-/// so the connection slot does not grow: the top bit says the backlog passed the high-water mark
-/// and has not yet fallen below the low one; the rest counts the recipients above the mark that
-/// this client's messages went to (`Pace`): while that is above 0 the client is not read.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct ConnFlow(u16);
-
-const ABOVE: u16 = 1 << 15;
-
-impl ConnFlow {
-    /// Whether reading this connection is paused.
-    pub(crate) fn paused(&self) -> bool {
-        self.blockers() > 0
-    }
-
-    /// Whether the backlog is above the high-water mark (until it falls below the low one).
-    pub(crate) fn above(&self) -> bool {
-        self.0 & ABOVE != 0
-    }
-
-    fn set_above(&mut self, above: bool) {
-        self.0 = if above {
-            self.0 | ABOVE
-        } else {
-            self.0 & !ABOVE
-        };
-    }
-
-    fn blockers(&self) -> u16 {
-        self.0 & !ABOVE
-    }
-
-    /// Counts one more blocker; false (and no count) at the counter's limit, 32,767 (a
-    /// sender over more recipients above the mark than that resumes when those counted drain).
-    fn block(&mut self) -> bool {
-        if self.blockers() == !ABOVE {
-            return false;
-        }
-        self.0 += 1;
-        true
-    }
-
-    /// Counts one blocker less; true when that was the last.
-    fn unblock(&mut self) -> bool {
-        if self.blockers() == 0 {
-            return false;
-        }
-        self.0 -= 1;
-        self.blockers() == 0
-    }
-
-    /// Forgets every blocker; true when there were any.
-    fn unblock_all(&mut self) -> bool {
-        let had = self.blockers() > 0;
-        self.0 &= ABOVE;
-        had
-    }
-}
+use crate::server::event_loop::EventLoop;
+use crate::stats::FlowStats;
 
 /// A client above the mark.
 struct Above {

@@ -11,11 +11,11 @@ use std::time::{Duration, Instant};
 use log::debug;
 
 use crate::client::ClientId;
-use crate::event_loop::EventLoop;
-use crate::flow::Backpressure;
+use crate::config::Backpressure;
 use crate::handler::Handler;
 use crate::message::CloseReason;
-use crate::timer::Due;
+use crate::server::event_loop::EventLoop;
+use crate::server::timer::Due;
 
 impl<H: Handler> EventLoop<H> {
     /// How often the sweep runs: a quarter of the shortest timeout, between 10 ms and 1 s.

@@ -1,10 +1,15 @@
 //! The trait a user implements: the server's events, told to one handler that owns all state.
+//!
+//! `context.rs`: what each method is handed to act with (sends, closes, timers, the request).
 
-use crate::context::{ClientContext, Context};
+pub(crate) mod context;
+pub(crate) mod kept_request;
+
+use crate::client::TimerId;
+use crate::handler::context::{ClientContext, Context};
 use crate::message::{CloseReason, Message};
 use crate::request::Request;
 use crate::response::{Decision, HttpResponse};
-use crate::timer::TimerId;
 
 /// The application's side of the server: one value, owning all application state, told about
 /// every client's events on the server's one thread.
