@@ -128,6 +128,15 @@ pub fn handshake_parse_count() -> usize {
     connection::http::PARSES.load(std::sync::atomic::Ordering::Relaxed)
 }
 
+/// The cargo-fuzz target's entry point (`fuzz/`, `scripts/fuzz --long`): decodes libFuzzer's
+/// input with this crate's codec and with tungstenite's and panics on any difference beyond the
+/// documented ones. Only with the `fuzzing` feature; not a public API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub fn fuzz_differential(data: &[u8]) {
+    codec::fuzz::differential(data);
+}
+
 /// The README's examples, compiled as doc tests.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

@@ -6,7 +6,8 @@
 //!   being assembled, and validates text as it arrives.
 //! - `close.rs`: which close codes may be received and sent, and close payloads.
 //! - `encoder.rs`: server frames (unmasked) for data, fragments, pings, pongs and closes.
-//! - `fuzz/` (tests only): the differential fuzzer against tungstenite run by `scripts/fuzz`.
+//! - `fuzz/` (tests, and the `fuzzing` feature for the cargo-fuzz target): the differential
+//!   fuzzer against tungstenite run by `scripts/fuzz`.
 //!
 //! permessage-deflate (RFC 7692) plugs in through [`Inflate`]: the decoder accepts RSV1 on the
 //! first frame of a data message only when the caller passes one, and hands the payload of such
@@ -17,8 +18,8 @@ mod decoder;
 mod encoder;
 mod head;
 
-#[cfg(test)]
-mod fuzz;
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) mod fuzz;
 #[cfg(test)]
 mod tests;
 

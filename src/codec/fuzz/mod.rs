@@ -3,8 +3,11 @@
 //! reading an in-memory stream); any difference in the messages delivered, the errors or the
 //! close codes fails, and so does any panic.
 //!
-//! A seeded generator (xorshift), not coverage-guided: a failure prints its seed and case
-//! number, and `FUZZ_SEED=<seed> FUZZ_CASES=<n>` reproduces it. `FUZZ_SECONDS` bounds a run.
+//! Two drivers share the comparison ([`compare`]):
+//! - a seeded generator (xorshift, `gen.rs`): a failure prints its seed and case number, and
+//!   `FUZZ_SEED=<seed> FUZZ_CASES=<n>` reproduces it; `FUZZ_SECONDS` bounds a run;
+//! - the coverage-guided cargo-fuzz target in `fuzz/` (`input.rs`, behind the `fuzzing`
+//!   feature), whose corpus is seeded from the generator's streams.
 //!
 //! Where RFC 6455 asks for an answer tungstenite does not give, the comparison accepts ours in
 //! exactly these documented cases (see [`agree`]):
@@ -26,6 +29,7 @@
 //!    tungstenite 0.30 does not know it and treats it like rule 4.
 
 use std::io::{self, Read, Write};
+#[cfg(test)]
 use std::time::{Duration, Instant};
 
 use tungstenite::error::Error as WsError;
@@ -34,8 +38,19 @@ use tungstenite::Message as WsMessage;
 
 use super::{Decoder, Event, Failure, Limits};
 
+#[cfg_attr(
+    not(test),
+    allow(
+        dead_code,
+        reason = "the streams serve the seeded fuzzer (tests); cargo-fuzz uses only the cuts"
+    )
+)]
 mod gen;
+mod input;
+
+#[cfg(test)]
 use gen::{limits, split, stream, Rng};
+pub(crate) use input::differential;
 
 /// How a stream ended for one decoder.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -232,6 +247,26 @@ fn agree(ours: &Outcome, theirs: &Outcome) -> Result<(), String> {
     }
 }
 
+/// Decodes the same stream, cut into `our_chunks` for this codec and `their_chunks` for
+/// tungstenite, under `limits`; returns how the case ended (tungstenite's side) or the
+/// difference. A panic in either decoder propagates.
+fn compare(
+    our_chunks: &[&[u8]],
+    their_chunks: &[&[u8]],
+    limits: &Limits,
+) -> Result<String, String> {
+    let a = ours(our_chunks, limits);
+    let b = theirs(their_chunks, limits);
+    let kind = match &b.end {
+        End::Failed(code, _) => format!("failed {code}"),
+        End::Closed => "closed".into(),
+        End::Waiting if b.events.is_empty() => "waiting, no event".into(),
+        End::Waiting => "waiting after events".into(),
+    };
+    agree(&a, &b).map(|()| kind)
+}
+
+#[cfg(test)]
 fn env(name: &str) -> Option<u64> {
     std::env::var(name).ok().and_then(|v| {
         let v = v.trim();
@@ -242,6 +277,7 @@ fn env(name: &str) -> Option<u64> {
     })
 }
 
+#[cfg(test)]
 /// Runs cases from `seed` until `cases` or `time` is reached; returns how the cases ended
 /// (tungstenite's side), to show the run reaches every outcome.
 fn run(seed: u64, cases: u64, time: Duration) -> std::collections::BTreeMap<String, u64> {
@@ -255,17 +291,7 @@ fn run(seed: u64, cases: u64, time: Duration) -> std::collections::BTreeMap<Stri
         let limits = limits(&mut rng);
         let our_chunks = split(&mut rng, &bytes);
         let their_chunks = split(&mut rng, &bytes);
-        let result = std::panic::catch_unwind(|| {
-            let a = ours(&our_chunks, &limits);
-            let b = theirs(&their_chunks, &limits);
-            let kind = match &b.end {
-                End::Failed(code, _) => format!("failed {code}"),
-                End::Closed => "closed".into(),
-                End::Waiting if b.events.is_empty() => "waiting, no event".into(),
-                End::Waiting => "waiting after events".into(),
-            };
-            agree(&a, &b).map(|()| kind)
-        });
+        let result = std::panic::catch_unwind(|| compare(&our_chunks, &their_chunks, &limits));
         let report = |what: String| {
             let hex: String = bytes.iter().take(400).map(|b| format!("{b:02x}")).collect();
             panic!(
