@@ -147,7 +147,14 @@ impl Topics {
 
     /// Whether `client` subscribes to `name`.
     pub(crate) fn is_subscribed(&self, client: ClientId, name: &str) -> bool {
-        self.members(name).contains(&client)
+        let Some(&key) = self.by_name.get(name) else {
+            return false;
+        };
+        let topic = &self.topics[key];
+        topic
+            .position
+            .get(&client.slot)
+            .is_some_and(|&at| topic.members[at] == client)
     }
 
     /// How many topics have at least one member.
@@ -161,7 +168,16 @@ impl Topics {
             .get(&client.slot)
             .into_iter()
             .flatten()
+            .filter(move |&&key| self.is_member(key, client))
             .map(|&key| &*self.topics[key].name)
+    }
+
+    fn is_member(&self, key: usize, client: ClientId) -> bool {
+        let topic = &self.topics[key];
+        topic
+            .position
+            .get(&client.slot)
+            .is_some_and(|&at| topic.members[at] == client)
     }
 }
 
