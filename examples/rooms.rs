@@ -58,6 +58,6 @@ fn main() -> Result<(), simple_ws_server::Error> {
         "open http://localhost:{}/ in a browser",
         server.local_addr().port()
     );
-    server.run(Rooms::default())?;
+    server.run(Rooms)?;
     Ok(())
 }
