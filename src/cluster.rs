@@ -24,7 +24,9 @@ use crate::server::Server;
 /// struct Room(Relay);
 ///
 /// impl Handler for Room {
-///     fn on_message(&mut self, ctx: &mut ClientContext<'_>, message: Message) {
+///     type State = ();
+///
+///     fn on_message(&mut self, ctx: &mut ClientContext<'_>, _: &mut (), message: Message) {
 ///         ctx.broadcast_others(message.clone()); // this loop's clients
 ///         self.0.publish(message); // the other loops' clients
 ///     }

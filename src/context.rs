@@ -171,12 +171,14 @@ impl<'a> Context<'a> {
     /// }
     ///
     /// impl Handler for Report {
-    ///     fn on_message(&mut self, ctx: &mut ClientContext<'_>, _message: Message) {
+    ///     type State = ();
+    ///
+    ///     fn on_message(&mut self, ctx: &mut ClientContext<'_>, _: &mut (), _message: Message) {
     ///         self.left = 1000;
     ///         self.send_some(ctx);
     ///     }
     ///
-    ///     fn on_drain(&mut self, ctx: &mut ClientContext<'_>) {
+    ///     fn on_drain(&mut self, ctx: &mut ClientContext<'_>, _: &mut ()) {
     ///         self.send_some(ctx);
     ///     }
     /// }

@@ -37,7 +37,17 @@ type Link = Arc<Mutex<Option<(usize, Arc<Shared>)>>>;
 /// `Send + Sync`.
 ///
 /// ```no_run
-/// use simple_ws_server::{examples::Echo, Config, Server};
+/// use simple_ws_server::{ClientContext, Config, Handler, Message, Server};
+///
+/// struct Echo;
+///
+/// impl Handler for Echo {
+///     type State = ();
+///
+///     fn on_message(&mut self, ctx: &mut ClientContext<'_>, _: &mut (), message: Message) {
+///         ctx.send(message);
+///     }
+/// }
 ///
 /// let server = Server::bind("127.0.0.1:0", Config::default())?;
 /// let handle = server.handle();

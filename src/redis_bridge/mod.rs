@@ -103,7 +103,9 @@ impl BridgeConfig {
 /// struct Shout(Relay);
 ///
 /// impl Handler for Shout {
-///     fn on_message(&mut self, ctx: &mut ClientContext<'_>, message: Message) {
+///     type State = ();
+///
+///     fn on_message(&mut self, ctx: &mut ClientContext<'_>, _: &mut (), message: Message) {
 ///         ctx.broadcast_others(message.clone());
 ///         self.0.publish(message);
 ///     }
