@@ -351,20 +351,6 @@ impl<H: Handler> EventLoop<H> {
         }
     }
 
-    /// Forgets the subscriptions of a client that has gone; the loop's relay is told of the
-    /// topics this loop no longer hosts.
-    pub(crate) fn forget_topics(&mut self, id: ClientId) {
-        let emptied = self.topics.remove_client(id);
-        if emptied.is_empty() {
-            return;
-        }
-        if let Some(relay) = self.inbox.relay() {
-            for topic in emptied {
-                relay.hosting(&topic, false);
-            }
-        }
-    }
-
     /// The same for a frame already encoded (a broadcast).
     fn send_frame_to_slot(&mut self, slot: usize, frame: &[u8], message: &Message) {
         let Some(conn) = self.conns.get_mut(slot) else {

@@ -1,7 +1,11 @@
 //! Topics (rooms) from a handler: subscribe the current client, publish to a topic's
-//! subscribers. The table itself is in topics.rs; delivery in dispatch.rs.
+//! subscribers; and the loop forgetting a client's subscriptions when it goes. The table itself
+//! is in topics.rs; delivery in dispatch.rs.
 
+use crate::client::ClientId;
 use crate::context::{Action, ClientContext, Context};
+use crate::event_loop::EventLoop;
+use crate::handler::Handler;
 use crate::message::Message;
 use crate::topics::{Change, TopicName};
 
@@ -59,7 +63,7 @@ impl Context<'_> {
     pub(crate) fn queue_publish(
         &mut self,
         topic: &str,
-        except: Option<crate::ClientId>,
+        except: Option<ClientId>,
         message: Message,
     ) {
         if topic.len() > MAX_TOPIC_LEN {
@@ -145,5 +149,21 @@ impl ClientContext<'_> {
     /// The topics the client this event is about subscribes to, in no particular order.
     pub fn topics(&self) -> impl Iterator<Item = &str> + '_ {
         self.topics.topics_of(self.id())
+    }
+}
+
+impl<H: Handler> EventLoop<H> {
+    /// Forgets the subscriptions of a client that has gone; the loop's relay is told of the
+    /// topics this loop no longer hosts.
+    pub(crate) fn forget_topics(&mut self, id: ClientId) {
+        let emptied = self.topics.remove_client(id);
+        if emptied.is_empty() {
+            return;
+        }
+        if let Some(relay) = self.inbox.relay() {
+            for topic in emptied {
+                relay.hosting(&topic, false);
+            }
+        }
     }
 }
