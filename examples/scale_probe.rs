@@ -4,6 +4,9 @@
 //! JSON line. Point `--send` and `--recv` at one instance for local delivery, at two instances
 //! sharing a Redis (`--example chat --redis URL`) for delivery across instances.
 //!
+//! `--path /room` connects every client to that path: with `--example rooms`, a room (the
+//! default `/` is a room too, holding every client that connects to `/`).
+//!
 //! `cargo run --release --example scale_probe -- --send 127.0.0.1:8000 --recv 127.0.0.1:8001`
 //! (used by scripts/bench-scale).
 
@@ -21,12 +24,13 @@ struct Opts {
     rate: f64,
     duration: f64,
     size: usize,
+    path: String,
 }
 
 fn usage() -> ! {
     eprintln!(
         "usage: scale_probe --send IP:PORT --recv IP:PORT [--receivers N] [--rate PER_S] \
-         [--duration S] [--size BYTES]"
+         [--duration S] [--size BYTES] [--path /ROOM]"
     );
     std::process::exit(2)
 }
@@ -39,6 +43,7 @@ fn opts() -> Opts {
         rate: 1000.0,
         duration: 3.0,
         size: 32,
+        path: "/".into(),
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     for pair in args.chunks(2) {
@@ -51,6 +56,7 @@ fn opts() -> Opts {
             "--rate" => o.rate = value.parse().unwrap_or_else(|_| usage()),
             "--duration" => o.duration = value.parse().unwrap_or_else(|_| usage()),
             "--size" => o.size = value.parse().unwrap_or_else(|_| usage()),
+            "--path" if value.starts_with('/') => o.path = value.clone(),
             _ => usage(),
         }
     }
@@ -62,12 +68,12 @@ fn opts() -> Opts {
 
 type Client = tungstenite::WebSocket<TcpStream>;
 
-fn connect(addr: SocketAddr) -> Client {
+fn connect(addr: SocketAddr, path: &str) -> Client {
     let tcp = TcpStream::connect(addr).expect("connect");
     tcp.set_nodelay(true).unwrap();
     tcp.set_read_timeout(Some(Duration::from_millis(100)))
         .unwrap();
-    let (client, _) = tungstenite::client(format!("ws://{addr}/"), tcp).expect("handshake");
+    let (client, _) = tungstenite::client(format!("ws://{addr}{path}"), tcp).expect("handshake");
     client
 }
 
@@ -78,7 +84,7 @@ fn main() {
     let sending = Arc::new(AtomicBool::new(true));
     let receivers: Vec<_> = (0..o.receivers)
         .map(|_| {
-            let mut client = connect(o.recv);
+            let mut client = connect(o.recv, &o.path);
             let (sent, sending) = (sent.clone(), sending.clone());
             std::thread::spawn(move || {
                 let mut latencies = Vec::new();
@@ -114,7 +120,7 @@ fn main() {
             })
         })
         .collect();
-    let mut sender = connect(o.send);
+    let mut sender = connect(o.send, &o.path);
     // Let the arrival notices settle before measuring.
     std::thread::sleep(Duration::from_millis(500));
     let began = start.elapsed();
@@ -150,9 +156,10 @@ fn main() {
     };
     let expected = total * o.receivers as u64;
     println!(
-        "{{\"send\":\"{}\",\"recv\":\"{}\",\"receivers\":{},\"rate\":{},\"sent\":{},\"deliveries\":{},\"expected\":{},\"deliveries_per_s\":{:.0},\"send_wall_s\":{:.3},\"p50_us\":{:.1},\"p99_us\":{:.1},\"p999_us\":{:.1},\"max_us\":{:.1}}}",
+        "{{\"send\":\"{}\",\"recv\":\"{}\",\"path\":\"{}\",\"receivers\":{},\"rate\":{},\"sent\":{},\"deliveries\":{},\"expected\":{},\"deliveries_per_s\":{:.0},\"send_wall_s\":{:.3},\"p50_us\":{:.1},\"p99_us\":{:.1},\"p999_us\":{:.1},\"max_us\":{:.1}}}",
         o.send,
         o.recv,
+        o.path,
         o.receivers,
         o.rate,
         total,

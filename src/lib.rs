@@ -107,6 +107,7 @@ pub use config::Backpressure;
 pub use config::Config;
 pub use error::{Error, Result};
 pub use handler::context::{ClientContext, Context};
+pub use handler::topic_api::MAX_TOPIC_LEN;
 pub use handler::Handler;
 pub use message::{CloseReason, Fragment, Message};
 pub use request::Request;

@@ -11,6 +11,7 @@ use crate::client::ClientId;
 use crate::client::TimerId;
 use crate::connection::Conn;
 use crate::handler::kept_request::KeptRequest;
+use crate::handler::topics::{TopicName, Topics};
 use crate::message::{Fragment, Message};
 use crate::request::Request;
 use crate::stats::FlowStats;
@@ -29,6 +30,16 @@ pub(crate) enum Action {
     Close(ClientId, u16, String),
     /// One piece of a fragmented message for one client.
     Fragment(ClientId, Fragment),
+    /// A message for the subscribers of a topic on this loop (but `except`) and, when
+    /// `forward`, for the other loops and instances through the loop's relay.
+    Publish {
+        topic: TopicName,
+        except: Option<ClientId>,
+        message: Message,
+        forward: bool,
+    },
+    /// This loop got its first subscriber of a topic (`true`) or lost its last (`false`).
+    Hosting(TopicName, bool),
     SetTimer(TimerId, Instant),
     CancelTimer(TimerId),
     Stop,
@@ -50,6 +61,7 @@ pub struct Context<'a> {
     pub(crate) outbox: &'a mut Outbox,
     pub(crate) stats: &'a Stats,
     pub(crate) flow: &'a FlowStats,
+    pub(crate) topics: &'a mut Topics,
 }
 
 impl fmt::Debug for Context<'_> {
@@ -67,12 +79,14 @@ impl<'a> Context<'a> {
         outbox: &'a mut Outbox,
         stats: &'a Stats,
         flow: &'a FlowStats,
+        topics: &'a mut Topics,
     ) -> Self {
         Context {
             conns,
             outbox,
             stats,
             flow,
+            topics,
         }
     }
 
@@ -104,6 +118,7 @@ impl<'a> Context<'a> {
     ///
     /// impl Handler for Report {
     ///     type State = ();
+    ///
     ///     fn on_message(&mut self, ctx: &mut ClientContext<'_>, _: &mut (), _message: Message) {
     ///         self.left = 1000;
     ///         self.send_some(ctx);
@@ -125,6 +140,14 @@ impl<'a> Context<'a> {
             .map(|action| match action {
                 Action::Send(id, message) if *id == client => message.len() + 10,
                 Action::Broadcast { except, message } if *except != Some(client) => {
+                    message.len() + 10
+                }
+                Action::Publish {
+                    topic,
+                    except,
+                    message,
+                    ..
+                } if *except != Some(client) && self.topics.is_subscribed(client, topic) => {
                     message.len() + 10
                 }
                 Action::Fragment(id, fragment) if *id == client => match fragment {
@@ -157,6 +180,7 @@ impl<'a> Context<'a> {
             }
             stats.backlog_bytes += (conn.out.len() - conn.out_sent) as u64;
         }
+        stats.topics = self.topics.len() as u64;
         stats.flow_pauses = self.flow.pauses;
         stats.flow_drops = self.flow.dropped;
         stats

@@ -4,6 +4,8 @@
 
 pub(crate) mod context;
 pub(crate) mod kept_request;
+pub(crate) mod topic_api;
+pub(crate) mod topics;
 
 use crate::client::TimerId;
 use crate::handler::context::{ClientContext, Context};

@@ -25,6 +25,7 @@ use crate::server::Server;
 ///
 /// impl Handler for Room {
 ///     type State = ();
+///
 ///     fn on_message(&mut self, ctx: &mut ClientContext<'_>, _: &mut (), message: Message) {
 ///         ctx.broadcast_others(message.clone()); // this loop's clients
 ///         self.0.publish(message); // the other loops' clients

@@ -17,6 +17,7 @@ use crate::connection::stream::Stream;
 use crate::connection::{Conn, Progress};
 use crate::error::{Error, Result};
 use crate::handler::context::Outbox;
+use crate::handler::topics::Topics;
 use crate::handler::Handler;
 use crate::message::CloseReason;
 use crate::server::flow::Flow;
@@ -61,6 +62,8 @@ pub(crate) struct EventLoop<H: Handler> {
     pub(crate) flow: Flow,
     pub(crate) stopping: bool,
     pub(crate) accept_paused: bool,
+    /// Which clients subscribe to which topics (see topics.rs).
+    pub(crate) topics: Topics,
 }
 
 impl<H: Handler> EventLoop<H> {
@@ -98,6 +101,7 @@ impl<H: Handler> EventLoop<H> {
             now: Instant::now(),
             stopping: false,
             accept_paused: false,
+            topics: Topics::default(),
         })
     }
 
@@ -367,6 +371,7 @@ impl<H: Handler> EventLoop<H> {
             let id = ClientId::new(slot, conn.generation);
             self.call_close(id, conn.peer, reason);
         }
+        self.forget_topics(ClientId::new(slot, conn.generation));
         self.sessions.forget(slot);
     }
 }
@@ -378,4 +383,20 @@ fn out_of_resources(e: &std::io::Error) -> bool {
         e.raw_os_error(),
         Some(24) | Some(23) | Some(105) | Some(55) | Some(12)
     )
+}
+
+impl<H: Handler> EventLoop<H> {
+    /// Forgets the subscriptions of a client that has gone; the loop's relay is told of the
+    /// topics this loop no longer hosts.
+    pub(crate) fn forget_topics(&mut self, id: ClientId) {
+        let emptied = self.topics.remove_client(id);
+        if emptied.is_empty() {
+            return;
+        }
+        if let Some(relay) = self.inbox.relay() {
+            for topic in emptied {
+                relay.hosting(&topic, false);
+            }
+        }
+    }
 }

@@ -2,15 +2,23 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use mio::Waker;
 
 use crate::client::ClientId;
 use crate::error::{Error, Result};
 use crate::handler::context::Action;
+use crate::handler::topics::TopicName;
 use crate::message::Fragment;
 use crate::message::Message;
+use crate::scale::relay::{Relay, Shared};
+
+/// A loop's end of the relay it belongs to (set by the first [`Relay`] built from its handle).
+/// It keeps the relay alive while the loop runs (the handler need not hold it), and the loop
+/// clears it when it ends, so that the relay and the loops' handles do not keep each other
+/// alive for ever.
+type Link = Arc<Mutex<Option<(usize, Arc<Shared>)>>>;
 
 /// Reaches a running server from any thread: send to a client or to all, close a client, stop
 /// the server.
@@ -55,15 +63,33 @@ pub struct Handle {
     commands: SyncSender<Action>,
     stop: Arc<AtomicBool>,
     waker: Arc<Waker>,
+    link: Link,
 }
 
 /// The loop's end of the handle.
 pub(crate) struct Inbox {
     pub(crate) commands: Receiver<Action>,
     pub(crate) stop: Arc<AtomicBool>,
+    link: Link,
+}
+
+impl Drop for Inbox {
+    fn drop(&mut self) {
+        self.link
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+    }
 }
 
 impl Inbox {
+    /// The relay this loop belongs to, if there is one.
+    pub(crate) fn relay(&self) -> Option<Relay> {
+        let link = self.link.lock().unwrap_or_else(PoisonError::into_inner);
+        let (index, shared) = link.as_ref()?;
+        Some(Relay::from_link(*index, shared.clone()))
+    }
+
     pub(crate) fn stop_requested(&self) -> bool {
         self.stop.load(Ordering::Acquire)
     }
@@ -72,12 +98,21 @@ impl Inbox {
 pub(crate) fn channel(waker: Waker, capacity: usize) -> (Handle, Inbox) {
     let (tx, rx) = std::sync::mpsc::sync_channel(capacity);
     let stop = Arc::new(AtomicBool::new(false));
+    let link = Link::default();
     let handle = Handle {
         commands: tx,
         stop: stop.clone(),
         waker: Arc::new(waker),
+        link: link.clone(),
     };
-    (handle, Inbox { commands: rx, stop })
+    (
+        handle,
+        Inbox {
+            commands: rx,
+            stop,
+            link,
+        },
+    )
 }
 
 impl Handle {
@@ -186,6 +221,45 @@ impl Handle {
     /// ```
     pub fn send_fragment(&self, client: ClientId, fragment: Fragment) -> Result<()> {
         self.push(Action::Fragment(client, fragment))
+    }
+
+    /// Send a message to every subscriber of `topic` (see
+    /// [`ClientContext::subscribe`](crate::ClientContext::subscribe)): on this handle's loop
+    /// and, when the loop belongs to a [`Relay`], on every loop of the relay and through its
+    /// broker on every instance. The message is encoded once per loop and its frame copied to
+    /// each subscriber.
+    ///
+    /// ```no_run
+    /// # fn demo(handle: &simple_ws_server::Handle) {
+    /// // A price feed thread tells the clients that follow a symbol.
+    /// let _ = handle.publish("ticker/ACME", "ACME 101.5");
+    /// # }
+    /// ```
+    pub fn publish(&self, topic: &str, message: impl Into<Message>) -> Result<()> {
+        self.push(Action::Publish {
+            topic: TopicName::from(topic),
+            except: None,
+            message: message.into(),
+            forward: true,
+        })
+    }
+
+    /// Delivers a topic message to this loop's subscribers only (what the relay forwards).
+    pub(crate) fn publish_here(&self, topic: TopicName, message: Message) -> Result<()> {
+        self.push(Action::Publish {
+            topic,
+            except: None,
+            message,
+            forward: false,
+        })
+    }
+
+    /// Links this handle's loop to its end of a relay; the first relay wins.
+    pub(crate) fn link_relay(&self, index: usize, shared: Arc<Shared>) {
+        let mut link = self.link.lock().unwrap_or_else(PoisonError::into_inner);
+        if link.is_none() {
+            *link = Some((index, shared));
+        }
     }
 
     /// Close a client with a close code and a reason (cut to 123 bytes).

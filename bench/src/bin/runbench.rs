@@ -442,6 +442,19 @@ fn main() {
             metric: "deliveries_per_s",
             ratio: true,
         },
+        // simple-ws-server only: the chat's figure through topics (--example rooms; every
+        // connection is on path "/", so all are in one room and each line is published to it).
+        Figure {
+            id: "rooms",
+            title: "rooms 32 B, publish to N subscribers of one room, 16 in flight (deliveries/s)",
+            mode: "broadcast",
+            server_mode: "rooms",
+            conns: chat_n,
+            inflight: 16,
+            size: 32,
+            metric: "deliveries_per_s",
+            ratio: false,
+        },
         Figure {
             id: "idle",
             title: "idle connections: server RSS per connection (bytes)",
@@ -487,6 +500,10 @@ fn main() {
                     && sv.name == "python-original"
                     && matches!(fig.mode, "broadcast" | "idle" | "handshake")
                 {
+                    continue;
+                }
+                // Only simple-ws-server has rooms (topics).
+                if fig.server_mode == "rooms" && sv.name != "simple-ws-server" {
                     continue;
                 }
                 let conns = if fig.mode == "idle" || fig.mode == "broadcast" {
