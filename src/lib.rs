@@ -64,6 +64,9 @@
 //! - `cli` (default): what only the `simple-ws-server` command needs (argh, env_logger,
 //!   signal-hook); the library does not use it.
 //! - `redis`: `redis_bridge::RedisBridge`, chat between instances through Redis pub/sub.
+//! - `json`: the `json` module, typed and validated messages (serde, serde_json): a
+//!   `json::JsonHandler` names its input and output types, and input that does not parse never
+//!   reaches it.
 //!
 //! With `default-features = false` the library needs none of rustls, ring, argh, env_logger,
 //! signal-hook or redis.
@@ -85,6 +88,8 @@ mod flow;
 mod handle;
 mod handler;
 mod http;
+#[cfg(feature = "json")]
+pub mod json;
 mod message;
 mod outgoing;
 mod read_ahead;

@@ -167,7 +167,11 @@ fn soak() {
         workers.push(std::thread::spawn(move || {
             let mut n = 0u64;
             while !stop.load(Ordering::Relaxed) {
-                let body = if n.is_multiple_of(50) { big.as_str() } else { "line" };
+                let body = if n.is_multiple_of(50) {
+                    big.as_str()
+                } else {
+                    "line"
+                };
                 sender
                     .send(Message::text(format!("seq {n} {body}")))
                     .unwrap();
