@@ -34,7 +34,7 @@ pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Message, serde_json::E
 }
 
 /// [`encode`], with a failure logged instead of returned (the typed sends' behaviour).
-fn encode_or_log<T: Serialize + ?Sized>(value: &T) -> Option<Message> {
+pub(crate) fn encode_or_log<T: Serialize + ?Sized>(value: &T) -> Option<Message> {
     match encode(value) {
         Ok(message) => Some(message),
         Err(error) => {
