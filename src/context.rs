@@ -16,6 +16,7 @@ use crate::request::Request;
 use crate::session::KeptRequest;
 use crate::stats::Stats;
 use crate::timer::TimerId;
+use crate::topics::{TopicName, Topics};
 
 /// One thing a handler asked for, applied by the loop after the handler returns.
 #[derive(Debug)]
@@ -30,6 +31,16 @@ pub(crate) enum Action {
     Close(ClientId, u16, String),
     /// One piece of a fragmented message for one client.
     Fragment(ClientId, Fragment),
+    /// A message for the subscribers of a topic on this loop (but `except`) and, when
+    /// `forward`, for the other loops and instances through the loop's relay.
+    Publish {
+        topic: TopicName,
+        except: Option<ClientId>,
+        message: Message,
+        forward: bool,
+    },
+    /// This loop got its first subscriber of a topic (`true`) or lost its last (`false`).
+    Hosting(TopicName, bool),
     SetTimer(TimerId, Instant),
     CancelTimer(TimerId),
     Stop,
@@ -104,6 +115,7 @@ pub struct Context<'a> {
     pub(crate) outbox: &'a mut Outbox,
     pub(crate) stats: &'a Stats,
     pub(crate) flow: &'a FlowStats,
+    pub(crate) topics: &'a mut Topics,
 }
 
 impl fmt::Debug for Context<'_> {
@@ -121,12 +133,14 @@ impl<'a> Context<'a> {
         outbox: &'a mut Outbox,
         stats: &'a Stats,
         flow: &'a FlowStats,
+        topics: &'a mut Topics,
     ) -> Self {
         Context {
             conns,
             outbox,
             stats,
             flow,
+            topics,
         }
     }
 
@@ -180,6 +194,14 @@ impl<'a> Context<'a> {
                 Action::Broadcast { except, message } if *except != Some(client) => {
                     message.len() + 10
                 }
+                Action::Publish {
+                    topic,
+                    except,
+                    message,
+                    ..
+                } if *except != Some(client) && self.topics.is_subscribed(client, topic) => {
+                    message.len() + 10
+                }
                 Action::Fragment(id, fragment) if *id == client => match fragment {
                     Fragment::Start(message) => message.len() + 10,
                     Fragment::Continue(bytes) | Fragment::End(bytes) => bytes.len() + 10,
@@ -210,6 +232,7 @@ impl<'a> Context<'a> {
             }
             stats.backlog_bytes += (conn.out.len() - conn.out_sent) as u64;
         }
+        stats.topics = self.topics.len() as u64;
         stats.flow_pauses = self.flow.pauses;
         stats.flow_drops = self.flow.dropped;
         stats

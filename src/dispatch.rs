@@ -55,6 +55,7 @@ impl<H: Handler> EventLoop<H> {
                     .add_after(self.now, self.config.close_timeout, Due::Close(id));
                 self.queue_flush(slot);
                 self.call_close(id, peer, reason);
+                self.forget_topics(id);
             }
             Progress::Finished(reason) => {
                 self.remove(slot, reason);
@@ -79,8 +80,13 @@ impl<H: Handler> EventLoop<H> {
             Step::Respond(bytes) => (bytes, Then::Close),
             Step::Http(request) => {
                 let request = Request::new(*request, peer);
-                let mut ctx =
-                    Context::new(&self.conns, &mut self.outbox, &self.stats, &self.flow.stats);
+                let mut ctx = Context::new(
+                    &self.conns,
+                    &mut self.outbox,
+                    &self.stats,
+                    &self.flow.stats,
+                    &mut self.topics,
+                );
                 let head = request.method() == ::http::Method::HEAD;
                 let handler = &mut self.handler;
                 let bytes = match guard("on_http", peer, || handler.on_http(&mut ctx, &request)) {
@@ -155,7 +161,13 @@ impl<H: Handler> EventLoop<H> {
             return;
         };
         if let Some(request) = &session.request {
-            let ctx = Context::new(&self.conns, &mut self.outbox, &self.stats, &self.flow.stats);
+            let ctx = Context::new(
+                &self.conns,
+                &mut self.outbox,
+                &self.stats,
+                &self.flow.stats,
+                &mut self.topics,
+            );
             let mut ctx = ClientContext::new(ctx, id, peer, request);
             let handler = &mut self.handler;
             let state = &mut session.state;
@@ -177,7 +189,13 @@ impl<H: Handler> EventLoop<H> {
             return;
         };
         if let Some(request) = session.request {
-            let ctx = Context::new(&self.conns, &mut self.outbox, &self.stats, &self.flow.stats);
+            let ctx = Context::new(
+                &self.conns,
+                &mut self.outbox,
+                &self.stats,
+                &self.flow.stats,
+                &mut self.topics,
+            );
             let mut ctx = ClientContext::new(ctx, id, peer, &request);
             let handler = &mut self.handler;
             let state = session.state;
@@ -188,7 +206,13 @@ impl<H: Handler> EventLoop<H> {
     }
 
     pub(crate) fn call_timer(&mut self, timer: TimerId) {
-        let mut ctx = Context::new(&self.conns, &mut self.outbox, &self.stats, &self.flow.stats);
+        let mut ctx = Context::new(
+            &self.conns,
+            &mut self.outbox,
+            &self.stats,
+            &self.flow.stats,
+            &mut self.topics,
+        );
         let handler = &mut self.handler;
         if catch_unwind(AssertUnwindSafe(|| handler.on_timer(&mut ctx, timer))).is_err() {
             error!("the handler panicked in on_timer ({timer:?}); the server goes on");
@@ -218,20 +242,38 @@ impl<H: Handler> EventLoop<H> {
                 }
             }
             Action::Broadcast { except, message } => {
-                // Server frames are not masked: one encoding serves every receiver.
-                let mut frame = Vec::new();
-                let opcode = if message.is_text() { 1 } else { 2 };
-                encode_frame(&mut frame, opcode, message.as_bytes());
-                let mut slot = 0;
-                // Index loop: sending can close a slow client, which changes the slab.
-                while slot < self.conns.capacity() {
-                    if let Some(conn) = self.conns.get(slot) {
-                        let id = ClientId::new(slot, conn.generation);
-                        if conn.is_open() && Some(id) != except {
-                            self.send_frame_to_slot(slot, &frame, &message);
-                        }
+                let recipients: Vec<ClientId> = self
+                    .conns
+                    .iter()
+                    .filter(|(_, conn)| conn.is_open())
+                    .map(|(slot, conn)| ClientId::new(slot, conn.generation))
+                    .filter(|&id| Some(id) != except)
+                    .collect();
+                self.deliver(&recipients, &message);
+            }
+            Action::Publish {
+                topic,
+                except,
+                message,
+                forward,
+            } => {
+                if forward {
+                    if let Some(relay) = self.inbox.relay() {
+                        relay.publish_topic(&topic, message.clone());
                     }
-                    slot += 1;
+                }
+                let recipients: Vec<ClientId> = self
+                    .topics
+                    .members(&topic)
+                    .iter()
+                    .copied()
+                    .filter(|&id| Some(id) != except)
+                    .collect();
+                self.deliver(&recipients, &message);
+            }
+            Action::Hosting(topic, hosted) => {
+                if let Some(relay) = self.inbox.relay() {
+                    relay.hosting(&topic, hosted);
                 }
             }
             Action::Close(id, code, reason) => {
@@ -288,6 +330,39 @@ impl<H: Handler> EventLoop<H> {
         let progress = conn.send(message);
         let over = conn.backlog() > self.flow.high;
         self.after_send(slot, progress, over);
+    }
+
+    /// Delivers one message to a list of clients (a broadcast's, a topic's): encoded once, the
+    /// frame copied to each open recipient with the flow-control checks of
+    /// [`send_frame_to_slot`](Self::send_frame_to_slot). Ids are checked one by one (generation
+    /// included), since sending can close a slow client and free its slot.
+    pub(crate) fn deliver(&mut self, recipients: &[ClientId], message: &Message) {
+        if recipients.is_empty() {
+            return;
+        }
+        // Server frames are not masked: one encoding serves every receiver.
+        let mut frame = Vec::new();
+        let opcode = if message.is_text() { 1 } else { 2 };
+        encode_frame(&mut frame, opcode, message.as_bytes());
+        for &id in recipients {
+            if self.conn(id).is_some_and(|conn| conn.is_open()) {
+                self.send_frame_to_slot(id.slot(), &frame, message);
+            }
+        }
+    }
+
+    /// Forgets the subscriptions of a client that has gone; the loop's relay is told of the
+    /// topics this loop no longer hosts.
+    pub(crate) fn forget_topics(&mut self, id: ClientId) {
+        let emptied = self.topics.remove_client(id);
+        if emptied.is_empty() {
+            return;
+        }
+        if let Some(relay) = self.inbox.relay() {
+            for topic in emptied {
+                relay.hosting(&topic, false);
+            }
+        }
     }
 
     /// The same for a frame already encoded (a broadcast).

@@ -24,6 +24,7 @@ use crate::session::Sessions;
 use crate::stats::Stats;
 use crate::stream::Stream;
 use crate::timer::{Deadlines, Due};
+use crate::topics::Topics;
 
 pub(crate) const LISTENER: Token = Token(0);
 pub(crate) const WAKER: Token = Token(1);
@@ -61,6 +62,8 @@ pub(crate) struct EventLoop<H: Handler> {
     pub(crate) flow: Flow,
     pub(crate) stopping: bool,
     pub(crate) accept_paused: bool,
+    /// Which clients subscribe to which topics (see topics.rs).
+    pub(crate) topics: Topics,
 }
 
 impl<H: Handler> EventLoop<H> {
@@ -98,6 +101,7 @@ impl<H: Handler> EventLoop<H> {
             now: Instant::now(),
             stopping: false,
             accept_paused: false,
+            topics: Topics::default(),
         })
     }
 
@@ -367,6 +371,7 @@ impl<H: Handler> EventLoop<H> {
             let id = ClientId::new(slot, conn.generation);
             self.call_close(id, conn.peer, reason);
         }
+        self.forget_topics(ClientId::new(slot, conn.generation));
         self.sessions.forget(slot);
     }
 }

@@ -2,7 +2,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock, Weak};
 
 use mio::Waker;
 
@@ -10,6 +10,12 @@ use crate::client::ClientId;
 use crate::context::{Action, Fragment};
 use crate::error::{Error, Result};
 use crate::message::Message;
+use crate::relay::{Relay, Shared};
+use crate::topics::TopicName;
+
+/// A loop's end of the relay it belongs to (set once, by the first [`Relay`] built from its
+/// handle); weak, so that a relay and the loops' handles do not keep each other alive.
+type Link = Arc<OnceLock<(usize, Weak<Shared>)>>;
 
 /// Reaches a running server from any thread: send to a client or to all, close a client, stop
 /// the server.
@@ -46,15 +52,23 @@ pub struct Handle {
     commands: SyncSender<Action>,
     stop: Arc<AtomicBool>,
     waker: Arc<Waker>,
+    link: Link,
 }
 
 /// The loop's end of the handle.
 pub(crate) struct Inbox {
     pub(crate) commands: Receiver<Action>,
     pub(crate) stop: Arc<AtomicBool>,
+    link: Link,
 }
 
 impl Inbox {
+    /// The relay this loop belongs to, if there is one.
+    pub(crate) fn relay(&self) -> Option<Relay> {
+        let (index, shared) = self.link.get()?;
+        Some(Relay::from_link(*index, shared.upgrade()?))
+    }
+
     pub(crate) fn stop_requested(&self) -> bool {
         self.stop.load(Ordering::Acquire)
     }
@@ -63,12 +77,21 @@ impl Inbox {
 pub(crate) fn channel(waker: Waker, capacity: usize) -> (Handle, Inbox) {
     let (tx, rx) = std::sync::mpsc::sync_channel(capacity);
     let stop = Arc::new(AtomicBool::new(false));
+    let link = Link::default();
     let handle = Handle {
         commands: tx,
         stop: stop.clone(),
         waker: Arc::new(waker),
+        link: link.clone(),
     };
-    (handle, Inbox { commands: rx, stop })
+    (
+        handle,
+        Inbox {
+            commands: rx,
+            stop,
+            link,
+        },
+    )
 }
 
 impl Handle {
@@ -177,6 +200,42 @@ impl Handle {
     /// ```
     pub fn send_fragment(&self, client: ClientId, fragment: Fragment) -> Result<()> {
         self.push(Action::Fragment(client, fragment))
+    }
+
+    /// Send a message to every subscriber of `topic` (see
+    /// [`ClientContext::subscribe`](crate::ClientContext::subscribe)): on this handle's loop
+    /// and, when the loop belongs to a [`Relay`], on every loop of the relay and through its
+    /// broker on every instance. The message is encoded once per loop and its frame copied to
+    /// each subscriber.
+    ///
+    /// ```no_run
+    /// # fn demo(handle: &simple_ws_server::Handle) {
+    /// // A price feed thread tells the clients that follow a symbol.
+    /// let _ = handle.publish("ticker/ACME", "ACME 101.5");
+    /// # }
+    /// ```
+    pub fn publish(&self, topic: &str, message: impl Into<Message>) -> Result<()> {
+        self.push(Action::Publish {
+            topic: TopicName::from(topic),
+            except: None,
+            message: message.into(),
+            forward: true,
+        })
+    }
+
+    /// Delivers a topic message to this loop's subscribers only (what the relay forwards).
+    pub(crate) fn publish_here(&self, topic: TopicName, message: Message) -> Result<()> {
+        self.push(Action::Publish {
+            topic,
+            except: None,
+            message,
+            forward: false,
+        })
+    }
+
+    /// Links this handle's loop to its end of a relay; the first relay wins.
+    pub(crate) fn link_relay(&self, index: usize, shared: Weak<Shared>) {
+        let _ = self.link.set((index, shared));
     }
 
     /// Close a client with a close code and a reason (cut to 123 bytes).

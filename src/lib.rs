@@ -107,6 +107,9 @@ mod timeouts;
 mod timer;
 #[cfg(feature = "tls")]
 pub mod tls;
+mod topic_api;
+#[allow(dead_code)] // Wired into the loop in the next commit.
+mod topics;
 
 /// The byte buffer of binary messages and fragments: the `bytes` crate's, re-exported.
 pub use bytes::Bytes;
@@ -129,6 +132,7 @@ pub use server::{Running, Server};
 pub use stats::Stats;
 pub use text::Text;
 pub use timer::TimerId;
+pub use topic_api::MAX_TOPIC_LEN;
 
 /// How many times the server parsed an HTTP request head in this process (for the tests that
 /// check a request dribbled a byte at a time is parsed a few times, not once per byte).

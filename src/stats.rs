@@ -50,6 +50,9 @@ pub struct Stats {
     pub flow_pauses: u64,
     /// Messages dropped for a client whose output backlog was high (flow control).
     pub flow_drops: u64,
+    /// Topics with at least one subscriber on this loop, now (see
+    /// [`ClientContext::subscribe`](crate::ClientContext::subscribe)).
+    pub topics: u64,
     /// Connections closed, by why, in the order of `CLOSE_REASONS` (read with
     /// [`closes`](Stats::closes)).
     pub(crate) closes: [u64; 7],
@@ -122,6 +125,12 @@ impl Stats {
             "gauge",
             "Connections held, handshakes and closing ones included.",
             self.sockets,
+        );
+        metric(
+            "topics",
+            "gauge",
+            "Topics with at least one subscriber.",
+            self.topics,
         );
         metric(
             "messages_received_total",
