@@ -119,7 +119,12 @@ impl JsonHandler for TypedChat {
         };
     }
 
-    fn on_message(&mut self, ctx: &mut JsonClientContext<'_, '_, Out>, member: &mut Member, msg: In) {
+    fn on_message(
+        &mut self,
+        ctx: &mut JsonClientContext<'_, '_, Out>,
+        member: &mut Member,
+        msg: In,
+    ) {
         match msg {
             In::Join { room } => {
                 if room.is_empty() || room.len() > MAX_ROOM {
@@ -171,7 +176,12 @@ impl JsonHandler for TypedChat {
         })
     }
 
-    fn on_close(&mut self, ctx: &mut JsonClientContext<'_, '_, Out>, member: Member, _: CloseReason) {
+    fn on_close(
+        &mut self,
+        ctx: &mut JsonClientContext<'_, '_, Out>,
+        member: Member,
+        _: CloseReason,
+    ) {
         if let Some(room) = member.room {
             let left = Out::Left {
                 who: member.name,

@@ -18,6 +18,9 @@ use tungstenite::Message;
 enum In {
     Shout { text: String },
     Volume { level: u8 },
+    Join { room: String },
+    Tell { room: String, text: String },
+    TellOthers { room: String, text: String },
 }
 
 /// A value that counts how many times it is serialized.
@@ -50,14 +53,20 @@ impl JsonHandler for Loud {
 
     fn on_message(&mut self, ctx: &mut JsonClientContext<'_, '_, Counted>, _: &mut (), msg: In) {
         self.messages.fetch_add(1, Ordering::SeqCst);
-        let text = match msg {
-            In::Shout { text } => text,
-            In::Volume { level } => format!("volume {level}"),
-        };
-        ctx.broadcast(&Counted {
+        let counted = |text| Counted {
             text,
             serializations: self.serializations.clone(),
-        });
+        };
+        match msg {
+            In::Shout { text } => ctx.broadcast(&counted(text)),
+            In::Volume { level } => ctx.broadcast(&counted(format!("volume {level}"))),
+            In::Join { room } => {
+                ctx.subscribe(&room);
+                ctx.send(&counted(format!("in {room}")));
+            }
+            In::Tell { room, text } => ctx.publish(&room, &counted(text)),
+            In::TellOthers { room, text } => ctx.publish_except(&room, &counted(text)),
+        }
     }
 
     fn on_invalid(
@@ -116,6 +125,43 @@ fn a_broadcast_to_three_clients_serializes_its_value_once() {
         assert_eq!(text, "\"hi all\"");
     }
     assert_eq!(serializations.load(Ordering::SeqCst) - before, 1);
+    server.stop().unwrap();
+}
+
+#[test]
+fn a_publish_to_a_topic_of_three_serializes_its_value_once() {
+    let handler = Loud::default();
+    let serializations = handler.serializations.clone();
+    let server = TestServer::start(Json::new(handler), Config::default());
+    let mut clients: Vec<Client> = (0..3).map(|_| connect(server.addr)).collect();
+    let mut outsider = connect(server.addr);
+    for client in clients.iter_mut() {
+        client
+            .send(Message::text(r#"{"type":"join","room":"r"}"#))
+            .unwrap();
+        assert_eq!(recv_text(client), "\"in r\"");
+    }
+    let before = serializations.load(Ordering::SeqCst);
+    clients[0]
+        .send(Message::text(
+            r#"{"type":"tell","room":"r","text":"to all"}"#,
+        ))
+        .unwrap();
+    for client in clients.iter_mut() {
+        assert_eq!(recv_text(client), "\"to all\"");
+    }
+    assert_eq!(serializations.load(Ordering::SeqCst) - before, 1);
+    clients[0]
+        .send(Message::text(
+            r#"{"type":"tell_others","room":"r","text":"to the others"}"#,
+        ))
+        .unwrap();
+    for client in clients[1..].iter_mut() {
+        assert_eq!(recv_text(client), "\"to the others\"");
+    }
+    assert_eq!(serializations.load(Ordering::SeqCst) - before, 2);
+    common::assert_silent(&mut clients[0], std::time::Duration::from_millis(200));
+    common::assert_silent(&mut outsider, std::time::Duration::from_millis(200));
     server.stop().unwrap();
 }
 
@@ -192,5 +238,38 @@ fn an_in_protocol_answer_to_invalid_input_keeps_the_connection_open() {
     assert_eq!(recv_text(&mut client), "\"volume 255\"");
     assert_eq!(messages.load(Ordering::SeqCst), 1);
     assert_eq!(invalid.load(Ordering::SeqCst), 4);
+    server.stop().unwrap();
+}
+
+/// serde_json's nesting limit (128) holds inside a message under the default 1 MiB size
+/// limit: 100,000 `[` (bare, or in a field a tagged enum buffers) is refused with 1007 at once,
+/// without exhausting the server's stack, and the server serves on.
+#[test]
+fn a_hundred_thousand_nested_brackets_close_with_1007_and_the_server_stays_up() {
+    let handler = Loud::default();
+    let messages = handler.messages.clone();
+    let server = TestServer::start(Json::new(handler), Config::default());
+    let brackets = "[".repeat(100_000);
+    let inputs = [
+        (brackets.clone(), "sequence"),
+        (
+            format!(r#"{{"type":"shout","text":"hi","x":{brackets}}}"#),
+            "recursion limit exceeded",
+        ),
+    ];
+    for (input, named) in inputs {
+        let mut client = connect(server.addr);
+        client.send(Message::text(input)).unwrap();
+        let (code, reason) = recv_close(&mut client);
+        assert_eq!(code, 1007, "{reason}");
+        assert!(reason.contains(named), "{reason}");
+    }
+    let mut probe = connect(server.addr);
+    probe
+        .send(Message::text(r#"{"type":"shout","text":"still here"}"#))
+        .unwrap();
+    assert_eq!(recv_text(&mut probe), "\"still here\"");
+    assert_eq!(messages.load(Ordering::SeqCst), 1);
+    assert!(server.is_running());
     server.stop().unwrap();
 }

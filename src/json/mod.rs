@@ -9,7 +9,8 @@
 //!   `on_message(ctx, state, msg: In)`.
 //! - Run it wrapped in [`Json`], which implements [`Handler`](crate::Handler): it parses each
 //!   message as `In` with serde_json and hands the handler a [`JsonClientContext`] whose
-//!   `send`, `send_to`, `broadcast`, `broadcast_others`, `broadcast_except` take `&Out`.
+//!   `send`, `send_to`, `broadcast`, `broadcast_others`, `broadcast_except`, `publish` and
+//!   `publish_except` (to a topic's subscribers) take `&Out`.
 //!   Each call serializes its value once, whatever the number of recipients, and the server
 //!   encodes the frame once and shares it.
 //! - A message that does not parse as `In` (not JSON, another shape, an unknown variant, a
@@ -76,6 +77,7 @@ mod adapter;
 mod context;
 mod handler;
 mod invalid;
+mod topics;
 
 pub use adapter::{BinaryInput, Json};
 pub use context::{encode, JsonClientContext, JsonContext};
