@@ -135,6 +135,7 @@ mod tests {
 
     #[derive(serde::Deserialize, Debug)]
     #[serde(tag = "type", rename_all = "snake_case")]
+    #[allow(dead_code)] // Only parsing is tested: the fields are there to be parsed, not read.
     enum In {
         Say { text: String },
         Volume { level: u8 },
@@ -148,7 +149,12 @@ mod tests {
     fn each_kind_of_bad_input_is_named() {
         assert_eq!(err("{").kind(), InvalidKind::Syntax);
         assert_eq!(err("not json").kind(), InvalidKind::Syntax);
-        assert_eq!(err(r#"{"type":"shout"}"#).kind(), InvalidKind::Data);
+        let unknown = err(r#"{"type":"shout"}"#);
+        assert_eq!(unknown.kind(), InvalidKind::Data);
+        assert_eq!(
+            unknown.reason(),
+            "unknown variant `shout`, expected `say` or `volume` at line 1 column 15"
+        );
         assert_eq!(err(r#"{"type":"say"}"#).kind(), InvalidKind::Data);
         let range = err(r#"{"type":"volume","level":256}"#);
         assert_eq!(range.kind(), InvalidKind::Data);
