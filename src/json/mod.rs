@@ -33,8 +33,8 @@
 //!   backtracking. Nesting is limited to a depth of 128 arrays and objects (serde_json's default
 //!   recursion limit, kept on): deeper input, such as 100,000 `[`, fails at the 129th level with
 //!   [`InvalidKind::TooDeep`], so no message can exhaust the stack.
-//! - A parsed value is at most a small constant times the message's size, which the size limit
-//!   bounds.
+//! - A parsed value's memory is proportional to the message's size (a few dozen bytes per input
+//!   byte at worst, e.g. `serde_json::Value` numbers), and the size limit bounds that.
 //!
 //! ```no_run
 //! use serde::{Deserialize, Serialize};
