@@ -1,37 +1,24 @@
 //! A chat with rooms: a client joins the room named by its URL path (`ws://host:8000/lobby`) and
 //! hears only the clients in the same room.
 //!
-//! Each client's room is its per-connection state ([`Handler::State`]); the handler keeps only
-//! the members of each room, to know whom to tell.
+//! Each room is a topic: a client [subscribes](ClientContext::subscribe) to its room when it
+//! connects, and what it says is [published](ClientContext::publish_except) to the room's other
+//! members. The server keeps the members (and forgets a client's rooms when it leaves), so the
+//! handler keeps nothing; to span several loops or instances, build a
+//! [`Relay`](simple_ws_server::Relay) over them (see `--example rooms` of the command).
 //!
 //! Run it with `cargo run --example rooms` (or `-- ADDRESS`; the default is `[::]:8000`), then open `http://localhost:8000/` and connect to
 //! `ws://localhost:8000/lobby` or any other path.
 
-use std::collections::{HashMap, HashSet};
+use simple_ws_server::{ClientContext, CloseReason, Config, Handler, Message, Server};
 
-use simple_ws_server::{ClientContext, ClientId, CloseReason, Config, Handler, Message, Server};
-
-/// Who is in each room.
+/// The rooms: all their bookkeeping is the server's topics.
 #[derive(Default)]
-struct Rooms {
-    members: HashMap<String, HashSet<ClientId>>,
-}
+struct Rooms;
 
 /// The room a client is in (its per-connection state).
 #[derive(Default)]
 struct Room(String);
-
-impl Rooms {
-    /// Sends `message` to everyone in `room` but the client `ctx` is about.
-    fn tell_room(&self, ctx: &mut ClientContext<'_>, room: &str, message: &str) {
-        let me = ctx.id();
-        for &id in self.members.get(room).into_iter().flatten() {
-            if id != me {
-                ctx.send_to(id, message);
-            }
-        }
-    }
-}
 
 impl Handler for Rooms {
     type State = Room;
@@ -39,33 +26,24 @@ impl Handler for Rooms {
     fn on_open(&mut self, ctx: &mut ClientContext<'_>, room: &mut Room) {
         let name = ctx.request().path().trim_matches('/');
         room.0 = if name.is_empty() { "lobby" } else { name }.to_owned();
-        let members = self.members.entry(room.0.clone()).or_default();
-        ctx.send(format!(
-            "welcome to {}; {} others here",
-            room.0,
-            members.len()
-        ));
-        members.insert(ctx.id());
+        let others = ctx.subscriber_count(&room.0);
+        ctx.send(format!("welcome to {}; {others} others here", room.0));
+        ctx.subscribe(&room.0);
         let line = format!("{} joined", ctx.peer().ip());
-        self.tell_room(ctx, &room.0, &line);
+        ctx.publish_except(&room.0, line);
     }
 
     fn on_message(&mut self, ctx: &mut ClientContext<'_>, room: &mut Room, message: Message) {
         if let Some(text) = message.as_text() {
             let line = format!("[{}] {}: {text}", room.0, ctx.peer().ip());
-            self.tell_room(ctx, &room.0, &line);
+            ctx.publish_except(&room.0, line);
         }
     }
 
     fn on_close(&mut self, ctx: &mut ClientContext<'_>, room: Room, _reason: CloseReason) {
-        if let Some(members) = self.members.get_mut(&room.0) {
-            members.remove(&ctx.id());
-            if members.is_empty() {
-                self.members.remove(&room.0);
-            }
-        }
+        // Still a member here (its subscriptions end right after), so "except" skips it.
         let line = format!("{} left", ctx.peer().ip());
-        self.tell_room(ctx, &room.0, &line);
+        ctx.publish_except(&room.0, line);
     }
 }
 
@@ -80,6 +58,6 @@ fn main() -> Result<(), simple_ws_server::Error> {
         "open http://localhost:{}/ in a browser",
         server.local_addr().port()
     );
-    server.run(Rooms::default())?;
+    server.run(Rooms)?;
     Ok(())
 }

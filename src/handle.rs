@@ -2,7 +2,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use mio::Waker;
 
@@ -13,9 +13,11 @@ use crate::message::Message;
 use crate::relay::{Relay, Shared};
 use crate::topics::TopicName;
 
-/// A loop's end of the relay it belongs to (set once, by the first [`Relay`] built from its
-/// handle); weak, so that a relay and the loops' handles do not keep each other alive.
-type Link = Arc<OnceLock<(usize, Weak<Shared>)>>;
+/// A loop's end of the relay it belongs to (set by the first [`Relay`] built from its handle).
+/// It keeps the relay alive while the loop runs (the handler need not hold it), and the loop
+/// clears it when it ends, so that the relay and the loops' handles do not keep each other
+/// alive for ever.
+type Link = Arc<Mutex<Option<(usize, Arc<Shared>)>>>;
 
 /// Reaches a running server from any thread: send to a client or to all, close a client, stop
 /// the server.
@@ -62,11 +64,21 @@ pub(crate) struct Inbox {
     link: Link,
 }
 
+impl Drop for Inbox {
+    fn drop(&mut self) {
+        self.link
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+    }
+}
+
 impl Inbox {
     /// The relay this loop belongs to, if there is one.
     pub(crate) fn relay(&self) -> Option<Relay> {
-        let (index, shared) = self.link.get()?;
-        Some(Relay::from_link(*index, shared.upgrade()?))
+        let link = self.link.lock().unwrap_or_else(PoisonError::into_inner);
+        let (index, shared) = link.as_ref()?;
+        Some(Relay::from_link(*index, shared.clone()))
     }
 
     pub(crate) fn stop_requested(&self) -> bool {
@@ -234,8 +246,11 @@ impl Handle {
     }
 
     /// Links this handle's loop to its end of a relay; the first relay wins.
-    pub(crate) fn link_relay(&self, index: usize, shared: Weak<Shared>) {
-        let _ = self.link.set((index, shared));
+    pub(crate) fn link_relay(&self, index: usize, shared: Arc<Shared>) {
+        let mut link = self.link.lock().unwrap_or_else(PoisonError::into_inner);
+        if link.is_none() {
+            *link = Some((index, shared));
+        }
     }
 
     /// Close a client with a close code and a reason (cut to 123 bytes).

@@ -97,6 +97,14 @@ pub(crate) struct Shared {
     hosted: Mutex<HashMap<TopicName, usize>>,
 }
 
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Relay")
+            .field("loop_count", &self.loops.len())
+            .finish_non_exhaustive()
+    }
+}
+
 impl std::fmt::Debug for Relay {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Relay")
@@ -122,7 +130,7 @@ impl Relay {
             hosted: Mutex::new(HashMap::new()),
         });
         for (index, handle) in shared.loops.iter().enumerate() {
-            handle.link_relay(index, Arc::downgrade(&shared));
+            handle.link_relay(index, shared.clone());
         }
         Relay { index: 0, shared }
     }

@@ -185,3 +185,67 @@ fn joining_and_leaving_100000_times_leaves_no_topic() {
         "the topics of clients that left are still there"
     );
 }
+
+/// Joins the room its path names and says which loop it is on; relays what it hears to the room.
+struct LoopRooms(usize);
+
+impl Handler for LoopRooms {
+    type State = ();
+
+    fn on_open(&mut self, ctx: &mut ClientContext<'_>, _: &mut ()) {
+        let room = ctx.request().path().to_owned();
+        ctx.subscribe(&room);
+        ctx.send(format!("loop {}", self.0));
+    }
+
+    fn on_message(&mut self, ctx: &mut ClientContext<'_>, _: &mut (), message: Message) {
+        let room = ctx.request().path().to_owned();
+        ctx.publish_except(&room, message);
+    }
+}
+
+/// With a relay over a cluster's loops, a publish on one loop (from a handler or a handle)
+/// reaches the room's members on every loop.
+#[test]
+fn a_publish_reaches_the_subscribers_of_every_loop_of_a_relay() {
+    use simple_ws_server::{Cluster, Relay};
+    let cluster = Cluster::bind("127.0.0.1:0", Config::default(), 2).expect("bind two loops");
+    let addr = cluster.local_addr();
+    let handles = cluster.handles();
+    let _relay = Relay::new(handles.clone());
+    let thread = std::thread::spawn(move || cluster.run(LoopRooms));
+    let mut by_loop: [Vec<Client>; 2] = [Vec::new(), Vec::new()];
+    for _ in 0..40 {
+        let mut client = connect_path(addr, "/x");
+        let at = if recv_text(&mut client) == "loop 0" {
+            0
+        } else {
+            1
+        };
+        by_loop[at].push(client);
+        if by_loop.iter().all(|clients| !clients.is_empty()) {
+            break;
+        }
+    }
+    assert!(
+        by_loop.iter().all(|c| !c.is_empty()),
+        "one loop got every client"
+    );
+    let mut other_room = connect_path(addr, "/y");
+    recv_text(&mut other_room);
+    let mut sender = by_loop[0].remove(0);
+    say(&mut sender, "across");
+    for client in by_loop.iter_mut().flatten() {
+        assert_eq!(recv_text(client), "across");
+    }
+    // A handle of loop 1 publishes: loop 0's members hear it too.
+    handles[1].publish("/x", "from loop 1's handle").unwrap();
+    assert_eq!(recv_text(&mut sender), "from loop 1's handle");
+    for client in by_loop.iter_mut().flatten() {
+        assert_eq!(recv_text(client), "from loop 1's handle");
+    }
+    assert_silent(&mut sender, QUIET);
+    assert_silent(&mut other_room, QUIET);
+    handles[0].stop().unwrap();
+    thread.join().unwrap().unwrap();
+}

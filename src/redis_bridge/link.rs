@@ -1,5 +1,6 @@
 //! The bridge's two threads, one Redis connection each, and how they report an outage.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{RecvTimeoutError, TryRecvError};
 use std::sync::Arc;
@@ -8,6 +9,7 @@ use std::time::{Duration, Instant};
 use log::{debug, info, warn};
 
 use super::queue::QueueReceiver;
+use super::topics::Hosted;
 
 /// Commands written to Redis at once (one pipeline), their replies read after.
 const PUBLISH_BATCH: usize = 256;
@@ -16,6 +18,11 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 const REPLY_TIMEOUT: Duration = Duration::from_secs(5);
 /// How often the threads look at the stop flag and at their connection while idle.
 const TICK: Duration = Duration::from_millis(250);
+/// How long the subscriber waits for a message before looking at the topics the instance
+/// hosts: how late, at most, a topic's first subscriber is subscribed at Redis.
+const TOPIC_TICK: Duration = Duration::from_millis(20);
+/// Topic channels subscribed or unsubscribed by one command.
+const SUBSCRIBE_BATCH: usize = 256;
 /// A subscription silent this long is pinged; a ping not answered within `REPLY_TIMEOUT` ends
 /// it. (The publisher pings at every idle tick.)
 const KEEPALIVE: Duration = Duration::from_secs(5);
@@ -168,12 +175,14 @@ impl Publisher {
                 Err(RecvTimeoutError::Disconnected) => return Ok(()),
             };
             let mut pipe = redis::pipe();
-            pipe.cmd("PUBLISH").arg(&self.channel).arg(first).ignore();
+            let mut add = |(channel, payload): (Option<String>, Vec<u8>)| {
+                let channel = channel.as_deref().unwrap_or(&self.channel);
+                pipe.cmd("PUBLISH").arg(channel).arg(payload).ignore();
+            };
+            add(first);
             for _ in 1..PUBLISH_BATCH {
                 match self.inbox.try_recv() {
-                    Ok(payload) => {
-                        pipe.cmd("PUBLISH").arg(&self.channel).arg(payload).ignore();
-                    }
+                    Ok(item) => add(item),
                     Err(_) => break,
                 }
             }
@@ -186,15 +195,17 @@ impl Publisher {
     }
 }
 
-/// What the subscriber does with each message's payload.
-pub(super) type Receive = Box<dyn Fn(&[u8]) + Send>;
+/// What the subscriber does with each message: its channel and its payload.
+pub(super) type Receive = Box<dyn Fn(&str, &[u8]) + Send>;
 
 pub(super) struct Subscriber {
     pub(super) link: Arc<Link>,
     pub(super) channel: String,
     pub(super) stop: Arc<AtomicBool>,
-    /// Called with each message's payload.
+    /// Called with each message's channel and payload.
     pub(super) receive: Receive,
+    /// The topics to follow, one channel each (`None`: no topics).
+    pub(super) hosted: Option<Arc<Hosted>>,
 }
 
 impl Subscriber {
@@ -224,19 +235,36 @@ impl Subscriber {
     ) -> redis::RedisResult<()> {
         let mut pubsub = conn.as_pubsub();
         pubsub.subscribe(&self.channel)?;
+        // After a reconnect, every topic hosted now.
+        let mut subscribed = HashSet::new();
+        if let Some(hosted) = &self.hosted {
+            let all = hosted.all();
+            for chunk in all.chunks(SUBSCRIBE_BATCH) {
+                let channels: Vec<String> = chunk.iter().map(|t| hosted.channel(t)).collect();
+                pubsub.subscribe(channels)?;
+            }
+            subscribed.extend(all);
+        }
         info!(
-            "redis: subscribed to {:?} on {}",
-            self.channel, self.link.shown
+            "redis: subscribed to {:?} and {} topic channels on {}",
+            self.channel,
+            subscribed.len(),
+            self.link.shown
         );
         self.link.connected(SUBSCRIBER);
         *backoff = BACKOFF_MIN;
-        pubsub.set_read_timeout(Some(TICK))?;
+        let tick = if self.hosted.is_some() {
+            TOPIC_TICK
+        } else {
+            TICK
+        };
+        pubsub.set_read_timeout(Some(tick))?;
         let mut heard = Instant::now();
         loop {
             match pubsub.get_message() {
                 Ok(message) => {
                     heard = Instant::now();
-                    (self.receive)(message.get_payload_bytes());
+                    (self.receive)(message.get_channel_name(), message.get_payload_bytes());
                 }
                 Err(err) if err.is_timeout() => {
                     if self.stop.load(Ordering::Acquire) {
@@ -245,12 +273,48 @@ impl Subscriber {
                     if heard.elapsed() >= KEEPALIVE {
                         pubsub.set_read_timeout(Some(REPLY_TIMEOUT))?;
                         pubsub.ping::<redis::Value>()?;
-                        pubsub.set_read_timeout(Some(TICK))?;
+                        pubsub.set_read_timeout(Some(tick))?;
                         heard = Instant::now();
                     }
                 }
                 Err(err) => return Err(err),
             }
+            if let Some(hosted) = &self.hosted {
+                follow(&mut pubsub, hosted, &mut subscribed, tick)?;
+            }
         }
     }
+}
+
+/// Subscribes to the topics the instance has started hosting, unsubscribes from those it has
+/// stopped hosting.
+fn follow(
+    pubsub: &mut redis::PubSub<'_>,
+    hosted: &Hosted,
+    subscribed: &mut HashSet<String>,
+    tick: Duration,
+) -> redis::RedisResult<()> {
+    let changes = hosted.changes();
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let (mut add, mut drop) = (Vec::new(), Vec::new());
+    for (topic, wanted) in changes {
+        if wanted && !subscribed.contains(&topic) {
+            add.push(hosted.channel(&topic));
+            subscribed.insert(topic);
+        } else if !wanted && subscribed.remove(&topic) {
+            drop.push(hosted.channel(&topic));
+        }
+    }
+    pubsub.set_read_timeout(Some(REPLY_TIMEOUT))?;
+    for chunk in add.chunks(SUBSCRIBE_BATCH) {
+        pubsub.subscribe(chunk)?;
+        debug!("redis: subscribed to {} topic channels", chunk.len());
+    }
+    for chunk in drop.chunks(SUBSCRIBE_BATCH) {
+        pubsub.unsubscribe(chunk)?;
+        debug!("redis: unsubscribed from {} topic channels", chunk.len());
+    }
+    pubsub.set_read_timeout(Some(tick))
 }

@@ -7,6 +7,8 @@
 
 mod link;
 mod queue;
+mod topics;
+mod wire;
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
@@ -18,23 +20,27 @@ use log::{debug, warn};
 use crate::error::{Error, Result};
 use crate::message::Message;
 use crate::relay::{Broker, Relay};
-use bytes::Bytes;
 use link::{Link, Publisher, Subscriber};
 use queue::QueueSender;
-
-use crate::text::Text;
+use topics::Hosted;
+use wire::{encode, receive, HEADER};
 
 /// The channel the chat example publishes on.
 pub const DEFAULT_CHANNEL: &str = "simple-ws-server:chat";
 
-/// Bytes of a relayed message before its payload: the instance id (8) and its kind (1).
-const HEADER: usize = 9;
+/// The default start of topic channels: topic `lobby` is carried on
+/// `simple-ws-server:topic:lobby`.
+pub const DEFAULT_TOPIC_PREFIX: &str = "simple-ws-server";
+
+/// Delivers a topic message from another instance.
+type DeliverTopic = Box<dyn Fn(&str, Message) + Send>;
 
 /// The limits of a [`RedisBridge`], each with a safe default.
 #[derive(Debug, Clone)]
 pub struct BridgeConfig {
     max_message_size: usize,
     max_queue_bytes: usize,
+    topic_prefix: String,
 }
 
 impl Default for BridgeConfig {
@@ -42,6 +48,7 @@ impl Default for BridgeConfig {
         BridgeConfig {
             max_message_size: 1 << 20,
             max_queue_bytes: 16 << 20,
+            topic_prefix: DEFAULT_TOPIC_PREFIX.into(),
         }
     }
 }
@@ -55,6 +62,13 @@ impl BridgeConfig {
     /// (the server's default).
     pub fn max_message_size(mut self, bytes: usize) -> Self {
         self.max_message_size = bytes;
+        self
+    }
+
+    /// The start of topic channels: topic `T` is carried on `<prefix>:topic:T`. Instances that
+    /// should share topics use the same prefix. Default: `simple-ws-server`.
+    pub fn topic_prefix(mut self, prefix: &str) -> Self {
+        self.topic_prefix = prefix.to_owned();
         self
     }
 
@@ -109,6 +123,8 @@ pub struct RedisBridge {
     stop: Arc<AtomicBool>,
     dropped_outgoing: AtomicU64,
     dropped_incoming: Arc<AtomicU64>,
+    /// The topics this instance hosts (`None`: a bridge without topics).
+    hosted: Option<Arc<Hosted>>,
 }
 
 impl std::fmt::Debug for RedisBridge {
@@ -132,8 +148,39 @@ impl RedisBridge {
     /// the system's roots, or those of `SSL_CERT_FILE`; ring is installed as the process's rustls
     /// crypto provider if none is), `redis+unix:///path` on Unix. Fails
     /// only for a URL it cannot use: an unreachable Redis is retried in the background.
+    ///
+    /// Topics ([`Broker::publish_topic`]) travel too, each on a channel of its own that this
+    /// instance subscribes to only while it hosts the topic (see [`start_with_relay`](Self::start_with_relay)).
     pub fn start(url: &str, channel: &str, relay: Relay) -> Result<RedisBridge> {
-        RedisBridge::start_with(url, channel, move |message| relay.deliver_local(message))
+        RedisBridge::start_with_relay(url, channel, BridgeConfig::default(), relay)
+    }
+
+    /// Like [`start`](RedisBridge::start), with limits of your own: what other instances
+    /// publish is delivered to every loop of `relay`, plain messages with
+    /// [`Relay::deliver_local`] and topic messages with [`Relay::deliver_topic_local`].
+    ///
+    /// Topics: topic `T` is carried on the channel `<prefix>:topic:T` (see
+    /// [`BridgeConfig::topic_prefix`]). The relay tells the bridge when this instance gets its
+    /// first subscriber of a topic (over all its loops) and when its last one leaves; the
+    /// bridge's subscriber thread then sends `SUBSCRIBE` or `UNSUBSCRIBE` (within 20 ms), so an
+    /// instance receives no traffic for topics it does not host. After an outage every hosted
+    /// topic is subscribed again. Give the bridge to the relay with [`Relay::with_broker`].
+    pub fn start_with_relay(
+        url: &str,
+        channel: &str,
+        config: BridgeConfig,
+        relay: Relay,
+    ) -> Result<RedisBridge> {
+        let local = relay.clone();
+        let deliver_topic: DeliverTopic =
+            Box::new(move |topic, message| local.deliver_topic_local(topic, message));
+        RedisBridge::launch(
+            url,
+            channel,
+            config,
+            Box::new(move |message| relay.deliver_local(message)),
+            Some(deliver_topic),
+        )
     }
 
     /// Like [`start`](RedisBridge::start), with a delivery function of your own, called on the
@@ -148,12 +195,23 @@ impl RedisBridge {
         RedisBridge::start_with_config(url, channel, BridgeConfig::default(), deliver)
     }
 
-    /// Like [`start_with`](RedisBridge::start_with), with limits of your own.
+    /// Like [`start_with`](RedisBridge::start_with), with limits of your own. A bridge started
+    /// this way carries no topics (use [`start_with_relay`](Self::start_with_relay)).
     pub fn start_with_config(
         url: &str,
         channel: &str,
         config: BridgeConfig,
         deliver: impl Fn(Message) + Send + 'static,
+    ) -> Result<RedisBridge> {
+        RedisBridge::launch(url, channel, config, Box::new(deliver), None)
+    }
+
+    fn launch(
+        url: &str,
+        channel: &str,
+        config: BridgeConfig,
+        deliver: Box<dyn Fn(Message) + Send>,
+        deliver_topic: Option<DeliverTopic>,
     ) -> Result<RedisBridge> {
         let client = open(url)?;
         // rediss:// builds its rustls client from the process's default crypto provider, which
@@ -187,13 +245,26 @@ impl RedisBridge {
         spawn("redis-publish", Box::new(move || publisher.run()))?;
         let max_message_size = config.max_message_size;
         let dropped = dropped_incoming.clone();
+        let hosted = deliver_topic
+            .as_ref()
+            .map(|_| Arc::new(Hosted::new(&config.topic_prefix)));
+        let topics = hosted.clone();
         let subscriber = Subscriber {
             link,
             channel: channel.to_owned(),
             stop: stop.clone(),
-            receive: Box::new(move |payload: &[u8]| {
-                receive(payload, instance, max_message_size, &dropped, &deliver)
+            receive: Box::new(move |from: &str, payload: &[u8]| {
+                let topic = topics.as_ref().and_then(|hosted| hosted.topic_of(from));
+                match (topic, &deliver_topic) {
+                    (Some(topic), Some(deliver_topic)) => {
+                        receive(payload, instance, max_message_size, &dropped, &|message| {
+                            deliver_topic(topic, message)
+                        })
+                    }
+                    _ => receive(payload, instance, max_message_size, &dropped, &deliver),
+                }
             }),
+            hosted: hosted.clone(),
         };
         spawn("redis-subscribe", Box::new(move || subscriber.run()))?;
         Ok(RedisBridge {
@@ -203,6 +274,7 @@ impl RedisBridge {
             stop,
             dropped_outgoing: AtomicU64::new(0),
             dropped_incoming,
+            hosted,
         })
     }
 
@@ -214,6 +286,12 @@ impl RedisBridge {
     /// Messages not published: the queue was full, or the message was over the size limit.
     pub fn dropped_outgoing(&self) -> u64 {
         self.dropped_outgoing.load(Ordering::Relaxed)
+    }
+
+    /// How many topics this instance hosts now, i.e. how many topic channels the bridge
+    /// subscribes to (or will, within 20 ms, or after an outage).
+    pub fn hosted_topics(&self) -> usize {
+        self.hosted.as_ref().map_or(0, |hosted| hosted.len())
     }
 
     /// Messages from the channel not delivered because they were over the size limit.
@@ -242,15 +320,41 @@ impl Drop for RedisBridge {
     }
 }
 
-impl Broker for RedisBridge {
-    fn publish(&self, message: &Message) {
+impl RedisBridge {
+    fn queue(&self, channel: Option<String>, message: &Message) {
         let len = message.as_bytes().len();
+        let channel_len = channel.as_ref().map_or(0, String::len);
         if len > self.max_message_size {
             self.drop_outgoing("a message over the size limit");
-        } else if !self.outbox.has_room(HEADER + len)
-            || !self.outbox.push(encode(self.instance, message))
+        } else if !self.outbox.has_room(HEADER + len + channel_len)
+            || !self.outbox.push((channel, encode(self.instance, message)))
         {
             self.drop_outgoing("the publish queue is full");
+        }
+    }
+}
+
+impl Broker for RedisBridge {
+    fn publish(&self, message: &Message) {
+        self.queue(None, message);
+    }
+
+    /// Published on the topic's channel (every instance hosting the topic receives it).
+    fn publish_topic(&self, topic: &str, message: &Message) {
+        if let Some(hosted) = &self.hosted {
+            self.queue(Some(hosted.channel(topic)), message);
+        }
+    }
+
+    fn subscribe_topic(&self, topic: &str) {
+        if let Some(hosted) = &self.hosted {
+            hosted.set(topic, true);
+        }
+    }
+
+    fn unsubscribe_topic(&self, topic: &str) {
+        if let Some(hosted) = &self.hosted {
+            hosted.set(topic, false);
         }
     }
 }
@@ -282,57 +386,6 @@ fn redacted(url: &str) -> String {
     }
 }
 
-/// A message from the channel: delivered unless it is ours, not one of ours, or too large.
-fn receive(
-    payload: &[u8],
-    instance: u64,
-    max_message_size: usize,
-    dropped: &AtomicU64,
-    deliver: &dyn Fn(Message),
-) {
-    if payload.len().saturating_sub(HEADER) > max_message_size {
-        let n = dropped.fetch_add(1, Ordering::Relaxed);
-        let len = payload.len() - HEADER;
-        if n == 0 {
-            warn!("redis: dropped a message of {len} bytes from the channel, over max_message_size ({max_message_size}); further drops are logged at debug level");
-        } else {
-            debug!("redis: dropped a message of {len} bytes from the channel");
-        }
-        return;
-    }
-    match decode(payload) {
-        Some((from, _)) if from == instance => {}
-        Some((from, message)) => {
-            debug!("redis: delivered a message from instance {from:016x}");
-            deliver(message)
-        }
-        None => debug!("redis: ignored a message not from a simple-ws-server relay"),
-    }
-}
-
-/// The wire form of a relayed message: the instance id (8 bytes), `T` or `B`, the payload.
-fn encode(instance: u64, message: &Message) -> Vec<u8> {
-    let payload = message.as_bytes();
-    let mut bytes = Vec::with_capacity(HEADER + payload.len());
-    bytes.extend_from_slice(&instance.to_be_bytes());
-    bytes.push(if message.is_text() { b'T' } else { b'B' });
-    bytes.extend_from_slice(payload);
-    bytes
-}
-
-/// The sender's id and the message, or `None` for something that is not one of ours.
-fn decode(bytes: &[u8]) -> Option<(u64, Message)> {
-    let (id, rest) = bytes.split_first_chunk::<8>()?;
-    let (&kind, payload) = rest.split_first()?;
-    let payload = Bytes::copy_from_slice(payload);
-    let message = match kind {
-        b'T' => Message::Text(Text::try_from(payload).ok()?),
-        b'B' => Message::Binary(payload),
-        _ => return None,
-    };
-    Some((u64::from_be_bytes(*id), message))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -350,41 +403,5 @@ mod tests {
             redacted("redis://ann:pw@example.com:7000/0"),
             "redis://***@example.com:7000/0"
         );
-    }
-
-    #[test]
-    fn payloads_round_trip_and_reject_strangers() {
-        let text = Message::from("127.0.0.1 - hello");
-        let (id, back) = decode(&encode(42, &text)).unwrap();
-        assert_eq!((id, back), (42, text));
-        let binary = Message::Binary(Bytes::from_static(&[0xde, 0xad]));
-        assert_eq!(decode(&encode(7, &binary)).unwrap().1, binary);
-        assert!(decode(b"short").is_none());
-        let mut bad_utf8 = encode(1, &Message::Binary(Bytes::from_static(&[0xff])));
-        bad_utf8[8] = b'T';
-        assert!(decode(&bad_utf8).is_none());
-    }
-
-    #[test]
-    fn a_message_from_the_channel_over_the_size_limit_is_dropped_and_counted() {
-        let dropped = AtomicU64::new(0);
-        let got = std::sync::Mutex::new(Vec::new());
-        let deliver = |m: Message| got.lock().unwrap().push(m);
-        receive(
-            &encode(1, &Message::from("x".repeat(11))),
-            2,
-            10,
-            &dropped,
-            &deliver,
-        );
-        receive(
-            &encode(1, &Message::from("x".repeat(10))),
-            2,
-            10,
-            &dropped,
-            &deliver,
-        );
-        assert_eq!(dropped.load(Ordering::Relaxed), 1);
-        assert_eq!(got.lock().unwrap().len(), 1);
     }
 }

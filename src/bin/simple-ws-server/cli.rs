@@ -18,7 +18,8 @@ pub struct Args {
     #[argh(option, default = "8000")]
     pub port: u16,
 
-    /// which server to run: echo, chat or stream (default: echo)
+    /// which server to run: echo, chat, rooms (the chat in rooms named by the URL path) or
+    /// stream (default: echo)
     #[argh(option, default = "String::from(\"echo\")")]
     pub example: String,
 
@@ -106,12 +107,13 @@ pub struct Args {
     #[argh(option, default = "1")]
     pub threads: usize,
 
-    /// relay chat lines between instances through Redis pub/sub, e.g. redis://127.0.0.1:6379/
-    /// (chat only; default: none)
+    /// relay chat lines (or rooms) between instances through Redis pub/sub, e.g.
+    /// redis://127.0.0.1:6379/ (chat and rooms only; default: none)
     #[argh(option)]
     pub redis: Option<String>,
 
-    /// the Redis channel chat lines are published on (default: simple-ws-server:chat)
+    /// the Redis channel chat lines are published on; room R travels on CHANNEL:topic:R
+    /// (default: simple-ws-server:chat)
     #[argh(option, default = "String::from(DEFAULT_REDIS_CHANNEL)")]
     pub redis_channel: String,
 }

@@ -50,9 +50,10 @@ fn run(args: Args) -> Result<(), Error> {
         "echo" => Box::new(examples::Echo),
         "chat" => Box::new(examples::Chat),
         "stream" => Box::new(examples::Stream::default()),
+        "rooms" => Box::new(examples::Rooms::new(0)),
         other => {
             return Err(Error::Config(format!(
-                "unknown example {other:?}; choose echo, chat or stream"
+                "unknown example {other:?}; choose echo, chat, rooms or stream"
             )))
         }
     };
@@ -60,9 +61,9 @@ fn run(args: Args) -> Result<(), Error> {
         return Err(Error::Config("--threads must be at least 1".into()));
     }
     if let Some(url) = &args.redis {
-        if args.example != "chat" {
+        if args.example != "chat" && args.example != "rooms" {
             return Err(Error::Config(
-                "--redis works with --example chat only".into(),
+                "--redis works with --example chat or rooms only".into(),
             ));
         }
         check_redis_url(url)?;
@@ -93,8 +94,8 @@ fn run(args: Args) -> Result<(), Error> {
     scale_out(cluster, &args, max_message_size)
 }
 
-/// Runs the example on every loop of the cluster; chat lines go through a [`Relay`] to every
-/// loop, and through Redis to other instances with --redis.
+/// Runs the example on every loop of the cluster; chat lines (and rooms' topics) go through a
+/// [`Relay`] to every loop, and through Redis to other instances with --redis.
 fn scale_out(cluster: Cluster, args: &Args, max_message_size: usize) -> Result<(), Error> {
     match args.example.as_str() {
         "chat" => {
@@ -104,6 +105,15 @@ fn scale_out(cluster: Cluster, args: &Args, max_message_size: usize) -> Result<(
                 None => relay,
             };
             cluster.run(|index| WithOps(examples::RelayChat::new(relay.for_loop(index))))
+        }
+        "rooms" => {
+            // Built for its side effect: it links the loops (which keep it), so a room's lines
+            // reach every loop, and with a broker every instance.
+            let relay = Relay::new(cluster.handles());
+            if let Some(url) = &args.redis {
+                with_redis(relay, url, &args.redis_channel, max_message_size)?;
+            }
+            cluster.run(|index| WithOps(examples::Rooms::new(index)))
         }
         "echo" => cluster.run(|_| WithOps(examples::Echo)),
         "stream" => cluster.run(|_| WithOps(examples::Stream::default())),
@@ -140,11 +150,12 @@ fn with_redis(
     max_message_size: usize,
 ) -> Result<Relay, Error> {
     // Nothing larger than a client may send reaches the clients from another instance.
-    let config = BridgeConfig::default().max_message_size(max_message_size);
-    let local = relay.clone();
-    let bridge = RedisBridge::start_with_config(url, channel, config, move |message| {
-        local.deliver_local(message)
-    })?;
+    // Topics (rooms) travel on `<channel>:topic:<room>`, so deployments on different channels
+    // keep their rooms apart too.
+    let config = BridgeConfig::default()
+        .max_message_size(max_message_size)
+        .topic_prefix(channel);
+    let bridge = RedisBridge::start_with_relay(url, channel, config, relay.clone())?;
     Ok(relay.with_broker(std::sync::Arc::new(bridge)))
 }
 

@@ -30,7 +30,7 @@ impl Handler for Chat {
 }
 
 /// `<ip> - <message>`, text or binary as the message came.
-fn said(ctx: &ClientContext<'_>, message: Message) -> Message {
+pub(super) fn said(ctx: &ClientContext<'_>, message: Message) -> Message {
     let ip = ctx.peer().ip();
     match message {
         Message::Text(text) => format!("{ip} - {}", text.as_str()).into(),

@@ -3,8 +3,10 @@
 
 mod chat;
 mod echo;
+mod rooms;
 mod stream;
 
 pub use chat::{Chat, RelayChat};
 pub use echo::Echo;
+pub use rooms::Rooms;
 pub use stream::Stream;
