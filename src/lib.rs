@@ -64,6 +64,9 @@
 //! - `cli` (default): what only the `simple-ws-server` command needs (argh, env_logger,
 //!   signal-hook); the library does not use it.
 //! - `redis`: `redis_bridge::RedisBridge`, chat between instances through Redis pub/sub.
+//! - `json`: the `json` module, typed and validated messages (serde, serde_json): a
+//!   `json::JsonHandler` names its input and output types, and input that does not parse never
+//!   reaches it.
 //!
 //! With `default-features = false` the library needs none of rustls, ring, argh, env_logger,
 //! signal-hook or redis.
@@ -93,6 +96,9 @@ mod connection;
 mod handler;
 // The loop: one mio::Poll, the slab of connections, dispatch, flow control, timers.
 mod server;
+// A checked protocol on top of the Handler: typed JSON messages (feature `json`).
+#[cfg(feature = "json")]
+pub mod json;
 // More than one loop or instance: loops on one port, a relay between them, Redis.
 mod scale;
 

@@ -165,7 +165,10 @@ impl Instance {
             .envs(env.iter().copied())
             .args(["--port", "0", "--host", "127.0.0.1"])
             // The bridge logs each delivery at debug level: tests wait for them.
-            .env("RUST_LOG", "info,simple_ws_server::scale::redis_bridge=debug")
+            .env(
+                "RUST_LOG",
+                "info,simple_ws_server::scale::redis_bridge=debug",
+            )
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
