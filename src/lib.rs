@@ -64,6 +64,8 @@ mod cluster;
 mod config;
 mod conn;
 mod context;
+#[cfg(feature = "deflate")]
+pub mod deflate;
 mod dispatch;
 mod error;
 mod event_loop;
