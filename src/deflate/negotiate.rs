@@ -31,7 +31,8 @@ impl DeflateParams {
         self.client_no_context_takeover
     }
 
-    /// The server's compression window, 9 to 15 (never 8: see [`negotiate`]).
+    /// The server's compression window, 8 to 15 (with 8 the server compresses with a 9-bit
+    /// zlib window whose matches never reach back more than 250 bytes: see [`negotiate`]).
     pub fn server_max_window_bits(&self) -> u8 {
         self.server_max_window_bits
     }
@@ -116,15 +117,16 @@ fn asked(offer: &Offer) -> Option<Asked> {
 /// The server's answer to one valid offer, or `None` to decline it.
 fn answer(config: &DeflateConfig, a: &Asked) -> Option<Agreement> {
     // 7.1.2.1: the response's server_max_window_bits must be "the same or smaller value as the
-    // offer". zlib cannot compress raw deflate with 8 bits, and answering 9 to an offer of 8
-    // is not allowed, so an offer that pins the server to 8 is declined (as Python websockets
-    // does; Node once crashed on it).
+    // offer", so an offer of 8 can only be answered with 8. zlib (since 1.2.9) and zlib-rs
+    // refuse to compress raw deflate with an 8-bit window, but their matches never reach back
+    // further than the window size minus 262 bytes of lookahead (`MAX_DIST`): a 9-bit
+    // compressor only refers to the last 250 bytes, which an 8-bit (256-byte) inflater holds.
+    // So 8 is agreed and compressed with 9 bits (what Node's zlib binding does). Pinned by the
+    // test `server_window_8_stays_within_256_bytes`. Python websockets declines instead, which
+    // Autobahn 13.3 and 13.5 report as UNIMPLEMENTED.
     let server_bits = a.server_max_window_bits.map_or(config.server_max_window_bits, |b| {
         b.min(config.server_max_window_bits)
     });
-    if server_bits < 9 {
-        return None;
-    }
     // 7.1.1.1: an offered server_no_context_takeover must be accepted by echoing it; a server
     // may also send it unasked.
     let server_nct = a.server_no_context_takeover || !config.server_context_takeover;
@@ -167,14 +169,15 @@ fn answer(config: &DeflateConfig, a: &Asked) -> Option<Agreement> {
 /// Negotiates permessage-deflate from the values of every `Sec-WebSocket-Extensions` header
 /// of a handshake request, in order: the first `permessage-deflate` offer the server can honour
 /// is accepted (RFC 7692 section 5: "the server ... accepts the first one it supports"). Offers
-/// that are malformed, carry an unknown, duplicated or invalid parameter, or would make the
-/// server compress with an 8-bit window are declined and the next one is tried. `None`: no
+/// that are malformed or carry an unknown, duplicated or invalid parameter are declined and the
+/// next one is tried (RFC 7692 section 7.1). An offer of `server_max_window_bits=8` is accepted
+/// with 8 (the compressor then never refers back more than 250 bytes). `None`: no
 /// offer accepted, answer without the extension (never an error).
 ///
 /// ```
 /// use simple_ws_server::deflate::{negotiate, DeflateConfig};
 ///
-/// let offers = ["permessage-deflate; server_max_window_bits=8, permessage-deflate; client_max_window_bits"];
+/// let offers = ["permessage-deflate; server_max_window_bits=7, permessage-deflate; client_max_window_bits"];
 /// let agreed = negotiate(&DeflateConfig::default(), offers).expect("the second offer");
 /// assert_eq!(
 ///     agreed.response_header(),

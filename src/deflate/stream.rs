@@ -13,11 +13,12 @@ pub(crate) const STEP: usize = 16 * 1024;
 /// "Remove 4 octets (that are 0x00 0x00 0xff 0xff) from the tail end").
 pub(crate) const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 
-/// A raw-deflate compressor. `bits` must be 9 to 15, `level` 0 to 9 and `mem_level` 1 to 9
-/// (zlib-rs panics otherwise): every caller passes values checked by `DeflateConfig` or
-/// negotiation, never a peer's raw value.
+/// A raw-deflate compressor for an agreed window of `bits` (8 to 15). zlib-rs panics on a raw
+/// 8-bit window, a level above 9 or a `mem_level` outside 1 to 9, so values are clamped here
+/// (they are already checked by `DeflateConfig` and negotiation). An agreed 8 is compressed
+/// with 9 bits, whose matches reach back at most `512 - 262 = 250` bytes (see `negotiate`).
 pub(crate) fn new_deflate(bits: u8, level: u8, mem_level: u8) -> Deflate {
-    debug_assert!((9..=15).contains(&bits) && level <= 9 && (1..=9).contains(&mem_level));
+    debug_assert!((8..=15).contains(&bits) && level <= 9 && (1..=9).contains(&mem_level));
     Deflate::new_with_config(ZConfig {
         level: i32::from(level.min(9)),
         method: Method::Deflated,
