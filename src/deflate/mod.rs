@@ -45,6 +45,8 @@ mod session;
 mod stream;
 
 #[cfg(test)]
+mod tests_distance;
+#[cfg(test)]
 mod tests_engine;
 #[cfg(test)]
 mod tests_negotiate;
