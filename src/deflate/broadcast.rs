@@ -48,7 +48,10 @@ pub struct CompressOnce<'m> {
 impl<'m> CompressOnce<'m> {
     /// Prepares to send `message` to many clients; compresses nothing yet.
     pub fn new(message: &'m [u8]) -> Self {
-        CompressOnce { message, slots: Default::default() }
+        CompressOnce {
+            message,
+            slots: Default::default(),
+        }
     }
 
     /// The payload for one client that agreed `params`; compresses only the first time a
@@ -56,7 +59,11 @@ impl<'m> CompressOnce<'m> {
     ///
     /// # Errors
     /// Only if zlib fails on its own state.
-    pub fn payload(&mut self, pool: &mut DeflatePool, params: &DeflateParams) -> Result<BroadcastPayload<'_>, DeflateError> {
+    pub fn payload(
+        &mut self,
+        pool: &mut DeflatePool,
+        params: &DeflateParams,
+    ) -> Result<BroadcastPayload<'_>, DeflateError> {
         if !params.server_no_context_takeover() {
             return Ok(BroadcastPayload::PerClient);
         }

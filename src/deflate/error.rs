@@ -44,13 +44,25 @@ impl DeflateError {
 impl fmt::Display for DeflateError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            DeflateError::InvalidSetting { name, value, allowed } => {
-                write!(f, "permessage-deflate setting {name} = {value} is out of range ({allowed})")
+            DeflateError::InvalidSetting {
+                name,
+                value,
+                allowed,
+            } => {
+                write!(
+                    f,
+                    "permessage-deflate setting {name} = {value} is out of range ({allowed})"
+                )
             }
             DeflateError::TooBig { limit } => {
-                write!(f, "inflated message is larger than max_message_size ({limit} bytes)")
+                write!(
+                    f,
+                    "inflated message is larger than max_message_size ({limit} bytes)"
+                )
             }
-            DeflateError::Corrupt { reason } => write!(f, "compressed message does not inflate: {reason}"),
+            DeflateError::Corrupt { reason } => {
+                write!(f, "compressed message does not inflate: {reason}")
+            }
         }
     }
 }

@@ -100,7 +100,10 @@ impl Cursor<'_> {
 
 /// Parses one list element; `None` if it is malformed (or empty).
 fn offer(element: &[u8]) -> Option<Offer> {
-    let mut c = Cursor { bytes: element, at: 0 };
+    let mut c = Cursor {
+        bytes: element,
+        at: 0,
+    };
     c.skip_ows();
     let name = c.token()?;
     let mut params = Vec::new();
@@ -145,7 +148,10 @@ mod tests {
     fn o(name: &str, params: &[(&str, Option<&str>)]) -> Option<Offer> {
         Some(Offer {
             name: name.into(),
-            params: params.iter().map(|(k, v)| ((*k).into(), v.map(Into::into))).collect(),
+            params: params
+                .iter()
+                .map(|(k, v)| ((*k).into(), v.map(Into::into)))
+                .collect(),
         })
     }
 
@@ -164,12 +170,18 @@ mod tests {
     fn quoted_commas_and_escapes_stay_inside_their_value() {
         // A comma inside quotes does not split the list; the unquoted value is no token, so
         // the element is malformed, and the next one is still read.
-        assert_eq!(parse("a; p=\"1,2\", b; q=\"\\9\""), vec![None, o("b", &[("q", Some("9"))])]);
+        assert_eq!(
+            parse("a; p=\"1,2\", b; q=\"\\9\""),
+            vec![None, o("b", &[("q", Some("9"))])]
+        );
     }
 
     #[test]
     fn malformed_elements_are_none_and_empty_ones_skipped() {
-        assert_eq!(parse("a;;b, , c=1, \"d\", e; p=, f; p=\"\", g; p=\"unterminated"), vec![None, None, None, None, None, None]);
+        assert_eq!(
+            parse("a;;b, , c=1, \"d\", e; p=, f; p=\"\", g; p=\"unterminated"),
+            vec![None, None, None, None, None, None]
+        );
         assert_eq!(parse(""), vec![]);
         assert_eq!(parse("\u{e9}t\u{e9}"), vec![None]);
     }

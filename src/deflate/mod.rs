@@ -27,13 +27,18 @@
 //! small dedicated compressor. Like zlib since 1.2.9, it refuses to compress raw deflate with
 //! 8 bits, which [`negotiate`] accounts for.
 //!
-//! ## Memory (zlib-rs 0.6, 64-bit)
-//! A compressor allocates `2 * 2^bits` (window) `+ 2 * 2^bits` (prev) `+ 128 KiB` (hash head,
-//! fixed in zlib-rs) `+ 7 << (mem_level + 6)` bytes plus its state: about 368 KiB at 15 bits and
-//! `mem_level` 8, about 132 KiB at 9 bits and `mem_level` 1. An inflater allocates a 32 KiB
-//! window whatever its window bits, plus its state (about 40 KiB in all). A [`DeflateSession`]
-//! itself is a few dozen bytes; with no context takeover both ways it holds nothing else while
-//! idle (see the `idle_session_*` tests).
+//! ## Memory (zlib-rs 0.6.8, x86_64, heap bytes counted by a counting allocator)
+//! - A compressor: 380,032 bytes at 15 bits and `mem_level` 8; 265,344 at 12/8; 137,216 at
+//!   9/1 (the dedicated preset's smallest). zlib-rs's hash table is a fixed 128 KiB whatever
+//!   the window, so small windows save less than in C zlib.
+//! - An inflater: 47,552 bytes whatever its window bits (zlib-rs always keeps a 32 KiB window).
+//! - A [`DeflateSession`] is 32 bytes. With no context takeover either way (the default) an
+//!   idle connection holds nothing else: compressors live in the [`DeflatePool`] (one per
+//!   window size per loop) and an inflater is lent only while a message is inflated
+//!   (`tests_session.rs`: `idle_session_without_context_takeover_holds_no_zlib_state`).
+//!   With context takeover both ways an idle connection that has exchanged one compressed
+//!   message holds `32 + 2 * 8` (boxes) `+ 2 * 128` (inline zlib streams) `+ 137,216 + 47,552`
+//!   = about 180 KiB with [`DeflateConfig::dedicated`]`(9)`, about 420 KiB at 15 bits.
 
 mod broadcast;
 mod config;
@@ -50,6 +55,8 @@ mod tests_distance;
 mod tests_engine;
 #[cfg(test)]
 mod tests_negotiate;
+#[cfg(test)]
+mod tests_session;
 
 pub use broadcast::{BroadcastPayload, CompressOnce};
 pub use config::DeflateConfig;

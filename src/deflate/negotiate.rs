@@ -124,9 +124,11 @@ fn answer(config: &DeflateConfig, a: &Asked) -> Option<Agreement> {
     // So 8 is agreed and compressed with 9 bits (what Node's zlib binding does). Pinned by the
     // test `server_window_8_stays_within_256_bytes`. Python websockets declines instead, which
     // Autobahn 13.3 and 13.5 report as UNIMPLEMENTED.
-    let server_bits = a.server_max_window_bits.map_or(config.server_max_window_bits, |b| {
-        b.min(config.server_max_window_bits)
-    });
+    let server_bits = a
+        .server_max_window_bits
+        .map_or(config.server_max_window_bits, |b| {
+            b.min(config.server_max_window_bits)
+        });
     // 7.1.1.1: an offered server_no_context_takeover must be accepted by echoing it; a server
     // may also send it unasked.
     let server_nct = a.server_no_context_takeover || !config.server_context_takeover;
@@ -136,10 +138,10 @@ fn answer(config: &DeflateConfig, a: &Asked) -> Option<Agreement> {
     // 7.1.2.2: client_max_window_bits may only be answered if offered (with or without a value),
     // with "a value equal to or smaller than the received value". Without an answer the client
     // may use up to 15 bits whatever hint it sent, so the agreed value is always stated.
-    let client_bits = match a.client_max_window_bits {
-        None => None,
-        Some(hint) => Some(hint.unwrap_or(15).min(config.client_max_window_bits.unwrap_or(15))),
-    };
+    let client_bits = a.client_max_window_bits.map(|hint| {
+        hint.unwrap_or(15)
+            .min(config.client_max_window_bits.unwrap_or(15))
+    });
 
     let mut response = String::from(EXTENSION_NAME);
     if server_nct {

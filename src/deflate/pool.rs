@@ -22,12 +22,19 @@ const MAX_IDLE_INFLATERS: usize = 4;
 pub struct DeflatePool {
     config: DeflateConfig,
     deflaters: [Option<Box<Deflate>>; 7],
+    // The boxes move between the pool and sessions as they are: a session holds an 8-byte
+    // `Option<Box<Inflate>>` rather than a 128-byte inline stream, and lending copies nothing.
+    #[allow(clippy::vec_box)]
     inflaters: Vec<Box<Inflate>>,
 }
 
 impl fmt::Debug for DeflatePool {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let windows: Vec<usize> = (9..).zip(&self.deflaters).filter(|(_, d)| d.is_some()).map(|(b, _)| b).collect();
+        let windows: Vec<usize> = (9..)
+            .zip(&self.deflaters)
+            .filter(|(_, d)| d.is_some())
+            .map(|(b, _)| b)
+            .collect();
         f.debug_struct("DeflatePool")
             .field("config", &self.config)
             .field("compressor_windows", &windows)
@@ -39,7 +46,11 @@ impl fmt::Debug for DeflatePool {
 impl DeflatePool {
     /// An empty pool: no zlib state is allocated until a message needs it.
     pub fn new(config: DeflateConfig) -> Self {
-        DeflatePool { config, deflaters: Default::default(), inflaters: Vec::new() }
+        DeflatePool {
+            config,
+            deflaters: Default::default(),
+            inflaters: Vec::new(),
+        }
     }
 
     /// The server's settings the pool was made with.
@@ -63,7 +74,9 @@ impl DeflatePool {
 
     /// Lends a fresh 15-bit inflater (a 15-bit window inflates any window of 8 to 15 bits).
     pub(crate) fn take_inflate(&mut self) -> Box<Inflate> {
-        self.inflaters.pop().unwrap_or_else(|| Box::new(new_inflate(15)))
+        self.inflaters
+            .pop()
+            .unwrap_or_else(|| Box::new(new_inflate(15)))
     }
 
     /// Takes an inflater back after its message; `reset(false)` restores a raw 15-bit stream.
@@ -76,6 +89,9 @@ impl DeflatePool {
 
     /// How many compressors and idle inflaters the pool holds now.
     pub fn held(&self) -> (usize, usize) {
-        (self.deflaters.iter().flatten().count(), self.inflaters.len())
+        (
+            self.deflaters.iter().flatten().count(),
+            self.inflaters.len(),
+        )
     }
 }

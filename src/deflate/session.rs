@@ -41,7 +41,14 @@ impl fmt::Debug for DeflateSession {
 impl DeflateSession {
     /// The state for a connection that agreed `params`; allocates nothing.
     pub fn new(params: DeflateParams) -> Self {
-        DeflateSession { params, deflate: None, inflate: None, inflated: 0, in_message: false, ended: false }
+        DeflateSession {
+            params,
+            deflate: None,
+            inflate: None,
+            inflated: 0,
+            in_message: false,
+            ended: false,
+        }
     }
 
     /// The agreed parameters.
@@ -67,7 +74,12 @@ impl DeflateSession {
     ///
     /// # Errors
     /// Only if zlib fails on its own state ([`DeflateError::Corrupt`]); `out` is then unchanged.
-    pub fn compress(&mut self, pool: &mut DeflatePool, message: &[u8], out: &mut Vec<u8>) -> Result<bool, DeflateError> {
+    pub fn compress(
+        &mut self,
+        pool: &mut DeflatePool,
+        message: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<bool, DeflateError> {
         if message.len() < pool.config().min_message_size {
             return Ok(false);
         }
@@ -168,7 +180,12 @@ impl DeflateSession {
 
 /// Compresses `message` with the pool's reset compressor; falls back to uncompressed when that
 /// is not smaller (allowed: without context takeover no later message depends on this one).
-fn compress_shared(pool: &mut DeflatePool, bits: u8, message: &[u8], out: &mut Vec<u8>) -> Result<bool, DeflateError> {
+fn compress_shared(
+    pool: &mut DeflatePool,
+    bits: u8,
+    message: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<bool, DeflateError> {
     let start = out.len();
     deflate_message(pool.shared_deflate(bits), message, out)?;
     if out.len() - start >= message.len() {
@@ -180,7 +197,11 @@ fn compress_shared(pool: &mut DeflatePool, bits: u8, message: &[u8], out: &mut V
 
 /// The compressed payload for a client without server context takeover, shared by
 /// [`CompressOnce`](super::CompressOnce).
-pub(crate) fn compress_for_shared(pool: &mut DeflatePool, bits: u8, message: &[u8]) -> Result<Option<Vec<u8>>, DeflateError> {
+pub(crate) fn compress_for_shared(
+    pool: &mut DeflatePool,
+    bits: u8,
+    message: &[u8],
+) -> Result<Option<Vec<u8>>, DeflateError> {
     if message.len() < pool.config().min_message_size {
         return Ok(None);
     }

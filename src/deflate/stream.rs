@@ -1,7 +1,10 @@
 //! The two zlib loops: compress one whole message with a sync flush, and inflate input into a
 //! buffer in bounded steps that stop at a size limit. Nothing here knows about connections.
 
-use zlib_rs::{Deflate, DeflateConfig as ZConfig, DeflateFlush, Inflate, InflateFlush, Method, Status, Strategy};
+use zlib_rs::{
+    Deflate, DeflateConfig as ZConfig, DeflateFlush, Inflate, InflateFlush, Method, Status,
+    Strategy,
+};
 
 use super::DeflateError;
 
@@ -36,7 +39,11 @@ pub(crate) fn new_inflate(bits: u8) -> Inflate {
 /// Compresses `message` as one sync-flushed block sequence appended to `out`, without the
 /// trailing `00 00 FF FF` (RFC 7692 section 7.2.1). The compressor's context is kept: reset
 /// it first for no context takeover.
-pub(crate) fn deflate_message(z: &mut Deflate, message: &[u8], out: &mut Vec<u8>) -> Result<(), DeflateError> {
+pub(crate) fn deflate_message(
+    z: &mut Deflate,
+    message: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), DeflateError> {
     let start = out.len();
     let mut input = message;
     loop {
@@ -52,7 +59,9 @@ pub(crate) fn deflate_message(z: &mut Deflate, message: &[u8], out: &mut Vec<u8>
         input = input.get(consumed..).unwrap_or_default();
         if let Err(e) = result {
             out.truncate(start);
-            return Err(DeflateError::Corrupt { reason: z.error_message().unwrap_or(e.as_str()) });
+            return Err(DeflateError::Corrupt {
+                reason: z.error_message().unwrap_or(e.as_str()),
+            });
         }
         // Space left over means the flush is complete (zlib: call again only while avail_out == 0).
         if input.is_empty() && produced < room {
@@ -64,7 +73,9 @@ pub(crate) fn deflate_message(z: &mut Deflate, message: &[u8], out: &mut Vec<u8>
         Ok(())
     } else {
         out.truncate(start);
-        Err(DeflateError::Corrupt { reason: "sync flush did not end with 00 00 ff ff" })
+        Err(DeflateError::Corrupt {
+            reason: "sync flush did not end with 00 00 ff ff",
+        })
     }
 }
 
@@ -87,7 +98,9 @@ pub(crate) fn inflate_into(
         let (in0, out0) = (z.total_in(), z.total_out());
         let result = z.decompress(input, &mut out[len..], InflateFlush::NoFlush);
         let consumed = usize::try_from(z.total_in() - in0).unwrap_or(input.len());
-        let produced = usize::try_from(z.total_out() - out0).unwrap_or(room).min(room);
+        let produced = usize::try_from(z.total_out() - out0)
+            .unwrap_or(room)
+            .min(room);
         out.truncate(len + produced);
         input = input.get(consumed..).unwrap_or_default();
         *inflated = inflated.saturating_add(produced);
@@ -95,7 +108,11 @@ pub(crate) fn inflate_into(
             return Err(DeflateError::TooBig { limit });
         }
         match result {
-            Err(e) => return Err(DeflateError::Corrupt { reason: z.error_message().unwrap_or(e.as_str()) }),
+            Err(e) => {
+                return Err(DeflateError::Corrupt {
+                    reason: z.error_message().unwrap_or(e.as_str()),
+                })
+            }
             Ok(Status::StreamEnd) => return Ok(true),
             Ok(Status::Ok | Status::BufError) => {}
         }
@@ -104,7 +121,9 @@ pub(crate) fn inflate_into(
         }
         if consumed == 0 && produced == 0 {
             // With input and room, zlib always moves or fails; never spin.
-            return Err(DeflateError::Corrupt { reason: "inflate made no progress" });
+            return Err(DeflateError::Corrupt {
+                reason: "inflate made no progress",
+            });
         }
     }
 }

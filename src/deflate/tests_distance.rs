@@ -2,13 +2,21 @@
 //! reports the longest back-reference distance, so a test can prove an agreed window size is
 //! honoured (zlib-rs's inflater always keeps a 32 KiB window and so cannot check this).
 
-const LBASE: [u16; 29] = [3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258];
-const LEXT: [u8; 29] = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0];
-const DBASE: [u16; 30] = [
-    1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289,
-    16385, 24577,
+const LBASE: [u16; 29] = [
+    3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131,
+    163, 195, 227, 258,
 ];
-const DEXT: [u8; 30] = [0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13];
+const LEXT: [u8; 29] = [
+    0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0,
+];
+const DBASE: [u16; 30] = [
+    1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537,
+    2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577,
+];
+const DEXT: [u8; 30] = [
+    0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13,
+    13,
+];
 
 struct Bits<'a> {
     data: &'a [u8],
@@ -56,7 +64,10 @@ fn decode(b: &mut Bits<'_>, h: &Huff) -> Option<usize> {
         code |= b.bits(1)? as i32;
         let count = i32::from(h.count[len]);
         if code - first < count {
-            return h.symbol.get((index + code - first) as usize).map(|&s| usize::from(s));
+            return h
+                .symbol
+                .get((index + code - first) as usize)
+                .map(|&s| usize::from(s));
         }
         index += count;
         first = (first + count) << 1;
@@ -68,7 +79,10 @@ fn decode(b: &mut Bits<'_>, h: &Huff) -> Option<usize> {
 /// The longest distance any match in `stream` refers back (0 if none); `None` if the stream
 /// does not parse. Reads blocks until the input ends on a block boundary.
 pub(crate) fn max_distance(stream: &[u8]) -> Option<usize> {
-    let mut b = Bits { data: stream, pos: 0 };
+    let mut b = Bits {
+        data: stream,
+        pos: 0,
+    };
     let mut max = 0;
     while b.pos / 8 < stream.len() {
         let last = b.bits(1)?;
@@ -86,8 +100,14 @@ pub(crate) fn max_distance(stream: &[u8]) -> Option<usize> {
                     l[256..280].fill(7);
                     (huff(&l), huff(&[5; 30]))
                 } else {
-                    let (hlit, hdist, hclen) = (b.bits(5)? as usize + 257, b.bits(5)? as usize + 1, b.bits(4)? + 4);
-                    let order = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
+                    let (hlit, hdist, hclen) = (
+                        b.bits(5)? as usize + 257,
+                        b.bits(5)? as usize + 1,
+                        b.bits(4)? + 4,
+                    );
+                    let order = [
+                        16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15,
+                    ];
                     let mut cl = [0u8; 19];
                     for &i in &order[..hclen as usize] {
                         cl[i] = b.bits(3)? as u8;
@@ -118,7 +138,8 @@ pub(crate) fn max_distance(stream: &[u8]) -> Option<usize> {
                     let i = sym - 257;
                     b.bits(u32::from(*LEXT.get(i)?))?;
                     let d = decode(&mut b, &dist)?;
-                    let distance = usize::from(*DBASE.get(d)?) + b.bits(u32::from(DEXT[d]))? as usize;
+                    let distance =
+                        usize::from(*DBASE.get(d)?) + b.bits(u32::from(DEXT[d]))? as usize;
                     max = max.max(distance);
                     let _ = LBASE[i];
                 }

@@ -27,11 +27,20 @@ fn json(n: usize) -> Vec<u8> {
 
 /// Compresses with `tx` (the server side) and inflates with `rx`, a session whose client
 /// parameters mirror the server's, as one frame.
-fn round_trip(tx: &mut DeflateSession, rx: &mut DeflateSession, pool: &mut DeflatePool, msg: &[u8]) -> usize {
+fn round_trip(
+    tx: &mut DeflateSession,
+    rx: &mut DeflateSession,
+    pool: &mut DeflatePool,
+    msg: &[u8],
+) -> usize {
     let mut wire = Vec::new();
-    assert!(tx.compress(pool, msg, &mut wire).expect("compress"), "compressed");
+    assert!(
+        tx.compress(pool, msg, &mut wire).expect("compress"),
+        "compressed"
+    );
     let mut back = Vec::new();
-    rx.inflate_frame(pool, &wire, true, 1 << 20, &mut back).expect("inflate");
+    rx.inflate_frame(pool, &wire, true, 1 << 20, &mut back)
+        .expect("inflate");
     assert_eq!(back, msg);
     wire.len()
 }
@@ -41,13 +50,19 @@ fn round_trips_at_every_window_size_with_and_without_context_takeover() {
     for nct in [true, false] {
         for bits in 8..=15 {
             let mut pool = DeflatePool::new(DeflateConfig::default().min_message_size(0));
-            let (mut tx, mut rx) = (DeflateSession::new(both(nct, bits)), DeflateSession::new(both(nct, bits)));
+            let (mut tx, mut rx) = (
+                DeflateSession::new(both(nct, bits)),
+                DeflateSession::new(both(nct, bits)),
+            );
             let mut sizes = Vec::new();
             for n in 0..20 {
                 sizes.push(round_trip(&mut tx, &mut rx, &mut pool, &json(n * 37)));
             }
             // The same message twice: with context takeover the second is a back-reference.
-            let unique = format!("bits {bits}: {}", "the quick brown fox jumps over lazy dogs; ".repeat(2));
+            let unique = format!(
+                "bits {bits}: {}",
+                "the quick brown fox jumps over lazy dogs; ".repeat(2)
+            );
             let a = round_trip(&mut tx, &mut rx, &mut pool, unique.as_bytes());
             let b = round_trip(&mut tx, &mut rx, &mut pool, unique.as_bytes());
             if nct {
@@ -66,11 +81,15 @@ fn kept_context_is_needed_to_inflate_the_next_message() {
     let mut pool = DeflatePool::new(DeflateConfig::default().min_message_size(0));
     let mut tx = DeflateSession::new(both(false, 15));
     let (mut first, mut second) = (Vec::new(), Vec::new());
-    tx.compress(&mut pool, &json(9), &mut first).expect("compress");
-    tx.compress(&mut pool, &json(9), &mut second).expect("compress");
+    tx.compress(&mut pool, &json(9), &mut first)
+        .expect("compress");
+    tx.compress(&mut pool, &json(9), &mut second)
+        .expect("compress");
     // A receiver that (wrongly) resets between messages cannot follow the back-reference.
     let mut fresh = DeflateSession::new(both(true, 15));
-    let err = fresh.inflate_frame(&mut pool, &second, true, 1 << 20, &mut Vec::new()).expect_err("needs context");
+    let err = fresh
+        .inflate_frame(&mut pool, &second, true, 1 << 20, &mut Vec::new())
+        .expect_err("needs context");
     assert_eq!(err.close_code(), Some(1007), "{err}");
 }
 
@@ -87,7 +106,8 @@ fn fragmented_message_inflates_as_one_stream() {
             let mut back = Vec::new();
             let frames: Vec<&[u8]> = wire.chunks(frame_len).collect();
             for (i, frame) in frames.iter().enumerate() {
-                rx.inflate_frame(&mut pool, frame, i + 1 == frames.len(), 1 << 24, &mut back).expect("inflate");
+                rx.inflate_frame(&mut pool, frame, i + 1 == frames.len(), 1 << 24, &mut back)
+                    .expect("inflate");
                 assert_eq!(rx.in_message(), i + 1 < frames.len());
             }
             assert_eq!(back, msg, "frames of {frame_len}");
@@ -99,8 +119,10 @@ fn fragmented_message_inflates_as_one_stream() {
     let mut wire = Vec::new();
     tx.compress(&mut pool, &msg, &mut wire).expect("compress");
     let mut back = Vec::new();
-    rx.inflate_frame(&mut pool, &wire, false, 1 << 24, &mut back).expect("inflate");
-    rx.inflate_frame(&mut pool, &[], true, 1 << 24, &mut back).expect("inflate");
+    rx.inflate_frame(&mut pool, &wire, false, 1 << 24, &mut back)
+        .expect("inflate");
+    rx.inflate_frame(&mut pool, &[], true, 1 << 24, &mut back)
+        .expect("inflate");
     assert_eq!(back, msg);
 }
 
@@ -111,7 +133,11 @@ fn gigabyte_of_zeros_compressed() -> Vec<u8> {
     let mut out = Vec::new();
     let mut buf = vec![0u8; 64 << 10];
     for i in 0..1024 {
-        let flush = if i == 1023 { DeflateFlush::SyncFlush } else { DeflateFlush::NoFlush };
+        let flush = if i == 1023 {
+            DeflateFlush::SyncFlush
+        } else {
+            DeflateFlush::NoFlush
+        };
         let mut input = &zeros[..];
         loop {
             let (in0, out0) = (z.total_in(), z.total_out());
@@ -132,7 +158,11 @@ fn gigabyte_of_zeros_compressed() -> Vec<u8> {
 #[test]
 fn decompression_bomb_stops_at_the_limit_without_inflating_the_rest() {
     let bomb = gigabyte_of_zeros_compressed();
-    assert!(bomb.len() < 2 << 20, "1 GiB of zeros compresses to {} bytes", bomb.len());
+    assert!(
+        bomb.len() < 2 << 20,
+        "1 GiB of zeros compresses to {} bytes",
+        bomb.len()
+    );
     let limit = 16 << 20;
     let mut pool = DeflatePool::new(DeflateConfig::default());
     let mut rx = DeflateSession::new(both(true, 15));
@@ -141,7 +171,13 @@ fn decompression_bomb_stops_at_the_limit_without_inflating_the_rest() {
     let mut result = Ok(());
     for (i, frame) in bomb.chunks(64 << 10).enumerate() {
         frames_fed += 1;
-        result = rx.inflate_frame(&mut pool, frame, (i + 1) * (64 << 10) >= bomb.len(), limit, &mut out);
+        result = rx.inflate_frame(
+            &mut pool,
+            frame,
+            (i + 1) * (64 << 10) >= bomb.len(),
+            limit,
+            &mut out,
+        );
         if result.is_err() {
             break;
         }
@@ -162,12 +198,27 @@ fn a_message_of_exactly_the_limit_is_accepted() {
     let mut pool = DeflatePool::new(DeflateConfig::default().min_message_size(0));
     let msg = vec![b'a'; 100_000];
     let mut wire = Vec::new();
-    DeflateSession::new(both(true, 15)).compress(&mut pool, &msg, &mut wire).expect("compress");
+    DeflateSession::new(both(true, 15))
+        .compress(&mut pool, &msg, &mut wire)
+        .expect("compress");
     let mut out = Vec::new();
-    DeflateSession::new(both(true, 15)).inflate_frame(&mut pool, &wire, true, msg.len(), &mut out).expect("fits");
+    DeflateSession::new(both(true, 15))
+        .inflate_frame(&mut pool, &wire, true, msg.len(), &mut out)
+        .expect("fits");
     assert_eq!(out.len(), msg.len());
-    let err = DeflateSession::new(both(true, 15)).inflate_frame(&mut pool, &wire, true, msg.len() - 1, &mut Vec::new());
-    assert_eq!(err, Err(DeflateError::TooBig { limit: msg.len() - 1 }));
+    let err = DeflateSession::new(both(true, 15)).inflate_frame(
+        &mut pool,
+        &wire,
+        true,
+        msg.len() - 1,
+        &mut Vec::new(),
+    );
+    assert_eq!(
+        err,
+        Err(DeflateError::TooBig {
+            limit: msg.len() - 1
+        })
+    );
 }
 
 /// C zlib 1.2.13 (Python's `zlib.compressobj(6, DEFLATED, -15)`), two messages of one stream,
@@ -180,7 +231,10 @@ fn zlib_msg() -> Vec<u8> {
 }
 
 fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex")).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
+        .collect()
 }
 
 #[test]
@@ -189,7 +243,8 @@ fn inflates_what_c_zlib_compressed_with_context_takeover() {
     let mut rx = DeflateSession::new(both(false, 15));
     for wire in [ZLIB_MSG_1, ZLIB_MSG_2] {
         let mut out = Vec::new();
-        rx.inflate_frame(&mut pool, &unhex(wire), true, 1 << 20, &mut out).expect("inflate");
+        rx.inflate_frame(&mut pool, &unhex(wire), true, 1 << 20, &mut out)
+            .expect("inflate");
         assert_eq!(out, zlib_msg());
     }
 }
@@ -200,11 +255,14 @@ fn our_output_is_plain_raw_deflate_for_a_reference_inflater() {
     // RFC 1951 decoder; the same bytes were also checked by hand against C zlib (Python).
     let mut pool = DeflatePool::new(DeflateConfig::default());
     let mut wire = Vec::new();
-    assert!(DeflateSession::new(both(true, 15)).compress(&mut pool, &zlib_msg(), &mut wire).expect("compress"));
+    assert!(DeflateSession::new(both(true, 15))
+        .compress(&mut pool, &zlib_msg(), &mut wire)
+        .expect("compress"));
     wire.extend_from_slice(&stream::TAIL);
     let mut z = new_inflate(15);
     let mut out = vec![0u8; 4096];
-    z.decompress(&wire, &mut out, InflateFlush::SyncFlush).expect("inflate");
+    z.decompress(&wire, &mut out, InflateFlush::SyncFlush)
+        .expect("inflate");
     out.truncate(z.total_out() as usize);
     assert_eq!(out, zlib_msg());
 }
@@ -224,7 +282,10 @@ fn server_window_8_stays_within_256_bytes() {
     let mut msg = block[..100].repeat(3);
     msg.extend(block.repeat(6));
     for level in 0..=9 {
-        let config = DeflateConfig::default().min_message_size(0).compression_level(level).expect("valid");
+        let config = DeflateConfig::default()
+            .min_message_size(0)
+            .compression_level(level)
+            .expect("valid");
         let mut pool = DeflatePool::new(config);
         let mut tx = DeflateSession::new(both(false, 8));
         let mut rx = DeflateSession::new(both(false, 8));
@@ -232,16 +293,22 @@ fn server_window_8_stays_within_256_bytes() {
             let mut wire = Vec::new();
             tx.compress(&mut pool, &msg, &mut wire).expect("compress");
             let longest = max_distance(&[&wire[..], &stream::TAIL].concat()).expect("parses");
-            assert!(longest <= 256, "level {level}, message {round}: a match {longest} bytes back");
+            assert!(
+                longest <= 256,
+                "level {level}, message {round}: a match {longest} bytes back"
+            );
             let mut back = Vec::new();
-            rx.inflate_frame(&mut pool, &wire, true, 1 << 20, &mut back).expect("inflate");
+            rx.inflate_frame(&mut pool, &wire, true, 1 << 20, &mut back)
+                .expect("inflate");
             assert!(back == msg, "level {level}, message {round}");
         }
     }
     // The check bites: a 10-bit window does refer 300 bytes back or more.
     let mut pool = DeflatePool::new(DeflateConfig::default());
     let mut wire = Vec::new();
-    DeflateSession::new(both(true, 10)).compress(&mut pool, &msg, &mut wire).expect("compress");
+    DeflateSession::new(both(true, 10))
+        .compress(&mut pool, &msg, &mut wire)
+        .expect("compress");
     wire.extend_from_slice(&stream::TAIL);
     assert!(max_distance(&wire).expect("parses") >= 300);
 }

@@ -6,7 +6,8 @@ use super::*;
 /// The offer string Autobahn's client builds (`PerMessageDeflateOffer` with its defaults
 /// acceptNoContextTakeover and acceptMaxWindowBits on).
 fn autobahn(server_nct: bool, server_bits: u8) -> String {
-    let mut s = String::from("permessage-deflate; client_no_context_takeover; client_max_window_bits");
+    let mut s =
+        String::from("permessage-deflate; client_no_context_takeover; client_max_window_bits");
     if server_nct {
         s.push_str("; server_no_context_takeover");
     }
@@ -35,12 +36,12 @@ fn autobahn_13_offers_with_the_shared_default() {
     let c = DeflateConfig::default();
     let both = "permessage-deflate; server_no_context_takeover; client_no_context_takeover";
     for (server_nct, bits, want_bits, tail) in [
-        (false, 0, 15, ""),                            // 13.1
-        (true, 0, 15, ""),                             // 13.2
-        (false, 8, 8, "; server_max_window_bits=8"),   // 13.3
+        (false, 0, 15, ""),                             // 13.1
+        (true, 0, 15, ""),                              // 13.2
+        (false, 8, 8, "; server_max_window_bits=8"),    // 13.3
         (false, 15, 15, "; server_max_window_bits=15"), // 13.4
-        (true, 8, 8, "; server_max_window_bits=8"),    // 13.5
-        (true, 15, 15, "; server_max_window_bits=15"), // 13.6
+        (true, 8, 8, "; server_max_window_bits=8"),     // 13.5
+        (true, 15, 15, "; server_max_window_bits=15"),  // 13.6
     ] {
         let (p, r) = accept(&c, &[&autobahn(server_nct, bits)]);
         assert_eq!(p, params(true, true, want_bits, 15));
@@ -53,11 +54,16 @@ fn autobahn_13_offers_with_the_shared_default() {
 
 #[test]
 fn autobahn_13_offers_with_context_takeover() {
-    let c = DeflateConfig::default().server_context_takeover(true).client_context_takeover(true);
+    let c = DeflateConfig::default()
+        .server_context_takeover(true)
+        .client_context_takeover(true);
     // 13.1: the client itself offers client_no_context_takeover, which stays agreed.
     assert_eq!(
         accept(&c, &[&autobahn(false, 0)]),
-        (params(false, true, 15, 15), "permessage-deflate; client_no_context_takeover; client_max_window_bits=15".into())
+        (
+            params(false, true, 15, 15),
+            "permessage-deflate; client_no_context_takeover; client_max_window_bits=15".into()
+        )
     );
     // 13.2: an offered server_no_context_takeover must be echoed and honoured.
     let (p, r) = accept(&c, &[&autobahn(true, 0)]);
@@ -65,18 +71,31 @@ fn autobahn_13_offers_with_context_takeover() {
     assert!(r.contains("; server_no_context_takeover"));
     // 13.4 against a dedicated 10-bit server: the smaller window wins.
     let d = DeflateConfig::dedicated(10).expect("valid");
-    let (p, r) = accept(&d, &["permessage-deflate; client_max_window_bits; server_max_window_bits=15"]);
+    let (p, r) = accept(
+        &d,
+        &["permessage-deflate; client_max_window_bits; server_max_window_bits=15"],
+    );
     assert_eq!(p, params(false, false, 10, 10));
-    assert_eq!(r, "permessage-deflate; server_max_window_bits=10; client_max_window_bits=10");
+    assert_eq!(
+        r,
+        "permessage-deflate; server_max_window_bits=10; client_max_window_bits=10"
+    );
 }
 
 #[test]
 fn plain_offer_without_parameters() {
-    let (p, r) = accept(&DeflateConfig::default().server_context_takeover(true).client_context_takeover(true), &["permessage-deflate"]);
+    let (p, r) = accept(
+        &DeflateConfig::default()
+            .server_context_takeover(true)
+            .client_context_takeover(true),
+        &["permessage-deflate"],
+    );
     assert_eq!(p, params(false, false, 15, 15));
     assert_eq!(r, "permessage-deflate");
     // A smaller server window is stated even unasked (RFC 7692 section 7.1.2.1).
-    let c = DeflateConfig::default().server_max_window_bits(12).expect("valid");
+    let c = DeflateConfig::default()
+        .server_max_window_bits(12)
+        .expect("valid");
     let (p, r) = accept(&c, &["permessage-deflate"]);
     assert_eq!(p.server_max_window_bits(), 12);
     assert!(r.ends_with("; server_max_window_bits=12"), "{r}");
@@ -84,14 +103,26 @@ fn plain_offer_without_parameters() {
 
 #[test]
 fn client_max_window_bits_with_and_without_a_value() {
-    let c = DeflateConfig::default().client_max_window_bits(Some(10)).expect("valid");
+    let c = DeflateConfig::default()
+        .client_max_window_bits(Some(10))
+        .expect("valid");
     // Without a value: the server's request is sent.
     let (p, r) = accept(&c, &["permessage-deflate; client_max_window_bits"]);
     assert_eq!(p.client_max_window_bits(), 10);
     assert!(r.ends_with("; client_max_window_bits=10"), "{r}");
     // With a smaller hint: the hint is kept; with a larger one: the server's limit.
-    assert_eq!(accept(&c, &["permessage-deflate; client_max_window_bits=8"]).0.client_max_window_bits(), 8);
-    assert_eq!(accept(&c, &["permessage-deflate; client_max_window_bits=12"]).0.client_max_window_bits(), 10);
+    assert_eq!(
+        accept(&c, &["permessage-deflate; client_max_window_bits=8"])
+            .0
+            .client_max_window_bits(),
+        8
+    );
+    assert_eq!(
+        accept(&c, &["permessage-deflate; client_max_window_bits=12"])
+            .0
+            .client_max_window_bits(),
+        10
+    );
     // Not offered: must not be answered (7.1.2.2), and the inflater allows 15 bits.
     let (p, r) = accept(&c, &["permessage-deflate"]);
     assert_eq!(p.client_max_window_bits(), 15);
@@ -119,25 +150,50 @@ fn declined_offers_fall_through_to_the_next() {
     ] {
         assert_eq!(negotiate(&c, [bad]), None, "{bad}");
         let second = format!("{bad}, permessage-deflate; server_max_window_bits=11");
-        assert_eq!(accept(&c, &[&second]).0.server_max_window_bits(), 11, "{bad}");
+        assert_eq!(
+            accept(&c, &[&second]).0.server_max_window_bits(),
+            11,
+            "{bad}"
+        );
     }
 }
 
 #[test]
 fn offers_across_several_headers_and_quoted_values() {
     let c = DeflateConfig::default();
-    let headers = ["foo, permessage-deflate; bogus", "permessage-deflate; server_max_window_bits=\"9\""];
+    let headers = [
+        "foo, permessage-deflate; bogus",
+        "permessage-deflate; server_max_window_bits=\"9\"",
+    ];
     assert_eq!(accept(&c, &headers).0.server_max_window_bits(), 9);
     assert_eq!(negotiate(&c, Vec::<&[u8]>::new()), None);
-    assert_eq!(negotiate(&c, [&b"permessage-deflate; client_max_window_bits=\xff"[..]]), None);
+    assert_eq!(
+        negotiate(
+            &c,
+            [&b"permessage-deflate; client_max_window_bits=\xff"[..]]
+        ),
+        None
+    );
 }
 
 #[test]
 fn settings_out_of_range_are_refused_with_their_name() {
     let c = DeflateConfig::default();
-    let err = c.server_max_window_bits(8).expect_err("8 cannot be compressed");
-    assert_eq!(err, DeflateError::InvalidSetting { name: "server_max_window_bits", value: 8, allowed: "9 to 15" });
-    assert!(err.to_string().contains("server_max_window_bits = 8"), "{err}");
+    let err = c
+        .server_max_window_bits(8)
+        .expect_err("8 cannot be compressed");
+    assert_eq!(
+        err,
+        DeflateError::InvalidSetting {
+            name: "server_max_window_bits",
+            value: 8,
+            allowed: "9 to 15"
+        }
+    );
+    assert!(
+        err.to_string().contains("server_max_window_bits = 8"),
+        "{err}"
+    );
     assert!(c.server_max_window_bits(16).is_err());
     assert!(c.client_max_window_bits(Some(7)).is_err());
     assert!(c.client_max_window_bits(Some(8)).is_ok());
