@@ -236,3 +236,11 @@ fn empty_message_and_final_block_messages() {
         assert_eq!(out, b"abc");
     }
 }
+
+#[test]
+fn sessions_and_pools_can_move_to_the_loop_thread() {
+    fn send<T: Send + Sync>() {}
+    send::<DeflateSession>();
+    send::<DeflatePool>();
+    send::<DeflateParams>();
+}
