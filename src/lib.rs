@@ -77,6 +77,8 @@ mod codec;
 mod config;
 mod conn;
 mod context;
+#[cfg(feature = "deflate")]
+pub mod deflate;
 mod dispatch;
 mod error;
 mod event_loop;
