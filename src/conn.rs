@@ -17,6 +17,23 @@ use crate::read_ahead::ReadAhead;
 use crate::request::Request;
 use crate::stream::Stream;
 
+/// The loop's permessage-deflate state (compressors, idle inflaters), lent to connections as
+/// they read and send; nothing without the `deflate` feature.
+#[cfg(feature = "deflate")]
+pub(crate) type DeflatePool = crate::deflate::DeflatePool;
+/// The loop's permessage-deflate state: nothing without the `deflate` feature.
+#[cfg(not(feature = "deflate"))]
+pub(crate) type DeflatePool = ();
+
+/// The loop's pool, made from the server's settings (it allocates nothing until a message
+/// needs it).
+pub(crate) fn deflate_pool(config: &Config) -> DeflatePool {
+    #[cfg(feature = "deflate")]
+    return DeflatePool::new(config.deflate.unwrap_or_default());
+    #[cfg(not(feature = "deflate"))]
+    let _ = config;
+}
+
 /// What a connection's reads or writes came to, for the loop to act on.
 pub(crate) enum Progress {
     /// Nothing more can happen until the socket is ready again.
@@ -59,6 +76,10 @@ pub(crate) struct Response {
 /// handshake does not pay for it.
 pub(crate) struct Ws {
     pub(crate) decoder: Decoder,
+    /// permessage-deflate, when agreed in the handshake (boxed: connections without it pay
+    /// 8 bytes).
+    #[cfg(feature = "deflate")]
+    pub(crate) deflate: Option<Box<crate::deflate::DeflateSession>>,
     /// Bytes read and not yet decoded: those that came with the handshake, or those left in the
     /// shared buffer when reading stopped early (see [`Conn::keep_unread`]).
     pub(crate) kept: Vec<u8>,
@@ -142,6 +163,7 @@ impl Conn {
         &mut self,
         config: &Config,
         ahead: &mut ReadAhead,
+        pool: &mut DeflatePool,
         now: Instant,
     ) -> Progress {
         match &mut self.phase {
@@ -150,7 +172,7 @@ impl Conn {
             }
             // The response is written first; the loop reads again once it is.
             Phase::Response(_) => Progress::Idle,
-            Phase::Open(_) | Phase::Closing(_) => self.read_frames(config, ahead, now),
+            Phase::Open(_) | Phase::Closing(_) => self.read_frames(config, ahead, pool, now),
             Phase::Draining(_) | Phase::Finishing => loop {
                 match self.stream.read(ahead.scratch()) {
                     Ok(0) => return Progress::Finished(CloseReason::Disconnected),
@@ -190,6 +212,11 @@ impl Conn {
                     }
                     match http::parse(buf, config.max_handshake_size, config.serve_page) {
                         Step::NeedMore => continue,
+                        #[cfg(feature = "deflate")]
+                        Step::Upgrade(mut upgrade) => {
+                            http::negotiate_deflate(&mut upgrade, config.deflate.as_ref());
+                            return Progress::Request(Step::Upgrade(upgrade));
+                        }
                         step => return Progress::Request(step),
                     }
                 }
@@ -203,7 +230,13 @@ impl Conn {
     /// Reads and decodes frames (open or closing) until there is something to report or the
     /// socket would block. Any byte received counts as life for the idle timeout, even in the
     /// middle of a long message.
-    fn read_frames(&mut self, config: &Config, ahead: &mut ReadAhead, now: Instant) -> Progress {
+    fn read_frames(
+        &mut self,
+        config: &Config,
+        ahead: &mut ReadAhead,
+        pool: &mut DeflatePool,
+        now: Instant,
+    ) -> Progress {
         let limits = Limits {
             max_frame: config.frame_limit(),
             max_message: config.max_message_size,
@@ -231,7 +264,23 @@ impl Conn {
             }
             let mut input = ahead.unread();
             let before = input.len();
-            let decoded = ws.decoder.decode(&mut input, &limits, None);
+            // Without permessage-deflate this costs one branch: RSV1 stays a protocol error.
+            #[cfg(feature = "deflate")]
+            let decoded = match ws.deflate.as_deref_mut() {
+                Some(session) => {
+                    let mut inflater = crate::deflate::Inflater {
+                        session,
+                        pool: &mut *pool,
+                    };
+                    ws.decoder.decode(&mut input, &limits, Some(&mut inflater))
+                }
+                None => ws.decoder.decode(&mut input, &limits, None),
+            };
+            #[cfg(not(feature = "deflate"))]
+            let decoded = {
+                let _ = &pool;
+                ws.decoder.decode(&mut input, &limits, None)
+            };
             let used = before - input.len();
             ahead.consume(used);
             let open = matches!(self.phase, Phase::Open(_));

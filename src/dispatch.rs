@@ -14,7 +14,7 @@ use crate::event_loop::EventLoop;
 use crate::handler::Handler;
 use crate::http::{self, Step};
 use crate::message::{CloseReason, Message};
-use crate::outgoing::encode_frame;
+use crate::outgoing::Broadcast;
 use crate::request::{Decision, Request};
 use crate::timer::{Due, TimerId};
 
@@ -165,17 +165,16 @@ impl<H: Handler> EventLoop<H> {
                 }
             }
             Action::Broadcast { except, message } => {
-                // Server frames are not masked: one encoding serves every receiver.
-                let mut frame = Vec::new();
-                let opcode = if message.is_text() { 1 } else { 2 };
-                encode_frame(&mut frame, opcode, message.as_bytes());
+                // Server frames are not masked: one encoding serves every receiver (one per
+                // window size for those that agreed permessage-deflate).
+                let mut frame = Broadcast::new(&message);
                 let mut slot = 0;
                 // Index loop: sending can close a slow client, which changes the slab.
                 while slot < self.conns.capacity() {
                     if let Some(conn) = self.conns.get(slot) {
                         let id = ClientId::new(slot, conn.generation);
                         if conn.is_open() && Some(id) != except {
-                            self.send_frame_to_slot(slot, &frame, &message);
+                            self.send_frame_to_slot(slot, &mut frame);
                         }
                     }
                     slot += 1;
@@ -189,8 +188,12 @@ impl<H: Handler> EventLoop<H> {
                 }
             }
             Action::Fragment(id, fragment) => {
-                if let Some(conn) = self.conn_mut(id) {
-                    let progress = conn.send_fragment(fragment);
+                if let Some(conn) = self
+                    .conns
+                    .get_mut(id.slot())
+                    .filter(|c| c.generation == id.generation)
+                {
+                    let progress = conn.send_fragment(fragment, &mut self.deflate);
                     self.queue_flush(id.slot());
                     self.on_progress(id.slot(), progress);
                 }
@@ -216,20 +219,20 @@ impl<H: Handler> EventLoop<H> {
         if conn.backlog() > self.flow.drop_above {
             return self.dropped();
         }
-        let progress = conn.send(message);
+        let progress = conn.send(message, &mut self.deflate);
         let over = conn.backlog() > self.flow.high;
         self.after_send(slot, progress, over);
     }
 
     /// The same for a frame already encoded (a broadcast).
-    fn send_frame_to_slot(&mut self, slot: usize, frame: &[u8], message: &Message) {
+    fn send_frame_to_slot(&mut self, slot: usize, frame: &mut Broadcast<'_>) {
         let Some(conn) = self.conns.get_mut(slot) else {
             return;
         };
         if conn.backlog() > self.flow.drop_above {
             return self.dropped();
         }
-        let progress = conn.send_encoded(frame, message);
+        let progress = conn.send_encoded(frame, &mut self.deflate);
         let over = conn.backlog() > self.flow.high;
         self.after_send(slot, progress, over);
     }

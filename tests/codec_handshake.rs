@@ -5,8 +5,8 @@ mod common;
 
 use std::io::Write;
 
-use common::*;
 use common::examples::Echo;
+use common::*;
 use simple_ws_server::Config;
 
 #[test]

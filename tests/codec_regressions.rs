@@ -7,8 +7,8 @@ mod common;
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
-use common::*;
 use common::examples::Echo;
+use common::*;
 use simple_ws_server::{ClientContext, Config, Handler, Message};
 
 /// A masked header (no payload) claiming `len` bytes, in the 8-byte length form.

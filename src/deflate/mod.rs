@@ -42,11 +42,14 @@
 
 mod broadcast;
 mod config;
+mod conn;
 mod error;
+mod frames;
 mod header;
 mod negotiate;
 mod pool;
 mod session;
+mod stats;
 mod stream;
 
 #[cfg(test)]
@@ -61,6 +64,8 @@ mod tests_session;
 pub use broadcast::{BroadcastPayload, CompressOnce};
 pub use config::DeflateConfig;
 pub use error::DeflateError;
+pub(crate) use frames::Inflater;
 pub use negotiate::{negotiate, Agreement, DeflateParams, EXTENSION_NAME};
 pub use pool::DeflatePool;
 pub use session::DeflateSession;
+pub use stats::{stats, DeflateStats};

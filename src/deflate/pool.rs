@@ -26,7 +26,13 @@ pub struct DeflatePool {
     // `Option<Box<Inflate>>` rather than a 128-byte inline stream, and lending copies nothing.
     #[allow(clippy::vec_box)]
     inflaters: Vec<Box<Inflate>>,
+    /// Where an outgoing message is compressed before it is framed (its length goes in the
+    /// frame header first); kept between messages up to [`MAX_SCRATCH`] bytes.
+    scratch: Vec<u8>,
 }
+
+/// The most scratch capacity kept between messages.
+const MAX_SCRATCH: usize = 256 * 1024;
 
 impl fmt::Debug for DeflatePool {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -50,6 +56,20 @@ impl DeflatePool {
             config,
             deflaters: Default::default(),
             inflaters: Vec::new(),
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Takes the (empty) scratch buffer; give it back with [`DeflatePool::give_scratch`].
+    pub(crate) fn take_scratch(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.scratch)
+    }
+
+    /// Takes the scratch buffer back, emptied, unless a big message grew it.
+    pub(crate) fn give_scratch(&mut self, mut scratch: Vec<u8>) {
+        if scratch.capacity() <= MAX_SCRATCH {
+            scratch.clear();
+            self.scratch = scratch;
         }
     }
 
