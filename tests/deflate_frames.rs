@@ -238,3 +238,35 @@ fn a_broadcast_reaches_clients_with_and_without_deflate() {
     assert_eq!(got(&mut b, true), len);
     assert_eq!(got(&mut plain, false), len);
 }
+
+#[test]
+fn the_stream_example_reports_the_bytes_deflate_saved() {
+    let server = Binary::start(&["--example", "stream", "--deflate"]);
+    let (mut s, _) = upgrade_offering(server.addr, &[OFFER]);
+    let mut saw = None;
+    for _ in 0..50 {
+        let (b0, payload) = read_frame_head(&mut s);
+        let sample = if b0 & 0x40 != 0 {
+            inflate(&payload)
+        } else {
+            payload
+        };
+        let sample = String::from_utf8(sample).unwrap();
+        let field = |name: &str| -> Option<u64> {
+            let at = sample.find(&format!("\"{name}\":"))? + name.len() + 3;
+            sample[at..]
+                .split(|c: char| !c.is_ascii_digit())
+                .next()?
+                .parse()
+                .ok()
+        };
+        if let (Some(payload), Some(wire)) =
+            (field("deflate_payload_bytes"), field("deflate_wire_bytes"))
+        {
+            saw = Some((payload, wire));
+            break;
+        }
+    }
+    let (payload, wire) = saw.expect("a sample with the deflate counters");
+    assert!(0 < wire && wire < payload, "{wire} of {payload} bytes");
+}

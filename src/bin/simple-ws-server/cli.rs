@@ -198,7 +198,10 @@ impl Args {
         }
         if self.deflate {
             config = with_deflate(config, self)?;
-        } else if self.deflate_window_bits.is_some() || self.deflate_min_size.is_some() {
+        } else if self.deflate_window_bits.is_some()
+            || self.deflate_min_size.is_some()
+            || self.deflate_mode != "shared"
+        {
             return Err(Error::Config("--deflate-* flags need --deflate".into()));
         }
         Ok(config)
