@@ -47,6 +47,8 @@ pub struct Config {
     pub(crate) serve_page: bool,
     pub(crate) reuse_port: bool,
     pub(crate) tls: Option<TlsConfig>,
+    #[cfg(feature = "deflate")]
+    pub(crate) deflate: Option<crate::deflate::DeflateConfig>,
 }
 
 impl Default for Config {
@@ -72,6 +74,8 @@ impl Default for Config {
             serve_page: true,
             reuse_port: false,
             tls: None,
+            #[cfg(feature = "deflate")]
+            deflate: None,
         }
     }
 }
@@ -239,6 +243,24 @@ impl Config {
     pub fn tls(mut self, config: Arc<rustls::ServerConfig>) -> Self {
         self.tls = Some(config);
         self
+    }
+
+    /// Negotiate permessage-deflate (RFC 7692) with clients that offer it, with these
+    /// preferences ([`DeflateConfig::shared`](crate::deflate::DeflateConfig::shared), the
+    /// default preset, keeps no zlib state per idle connection). Inflated messages count
+    /// against [`max_message_size`](Self::max_message_size): inflating stops, and the client is
+    /// closed with 1009, as soon as it is passed. Default: off (no extension is negotiated, as
+    /// in uWebSockets and Node `ws`).
+    #[cfg(feature = "deflate")]
+    pub fn deflate(mut self, config: crate::deflate::DeflateConfig) -> Self {
+        self.deflate = Some(config);
+        self
+    }
+
+    /// The permessage-deflate preferences, if it is on.
+    #[cfg(feature = "deflate")]
+    pub fn get_deflate(&self) -> Option<&crate::deflate::DeflateConfig> {
+        self.deflate.as_ref()
     }
 
     /// Whether the server speaks TLS (wss://).

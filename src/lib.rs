@@ -89,6 +89,8 @@ pub mod tls;
 
 // Pure protocol state, no I/O: RFC 6455 frames, and RFC 7692 compression.
 mod codec;
+#[cfg(feature = "deflate")]
+pub mod deflate;
 
 // One client's socket and its phases, from the HTTP request to the last close frame.
 mod connection;

@@ -77,6 +77,14 @@ impl Request {
         self.peer
     }
 
+    /// The permessage-deflate parameters agreed with this client, if the server has deflate on
+    /// ([`Config::deflate`](crate::Config::deflate)) and accepted one of its offers (the 101
+    /// response states them in `Sec-WebSocket-Extensions`).
+    #[cfg(feature = "deflate")]
+    pub fn deflate(&self) -> Option<&crate::deflate::DeflateParams> {
+        self.inner.extensions().get()
+    }
+
     /// The subprotocols the client offered in `Sec-WebSocket-Protocol`, in its order of
     /// preference.
     pub fn protocols(&self) -> impl Iterator<Item = &str> {

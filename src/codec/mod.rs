@@ -25,6 +25,8 @@ mod tests;
 
 pub(crate) use close::may_send;
 pub(crate) use decoder::{Decoder, Event};
+#[cfg(feature = "deflate")]
+pub(crate) use encoder::encode_head;
 pub(crate) use encoder::{encode, encode_close, encode_message};
 #[cfg(test)]
 pub(crate) use head::unmask;

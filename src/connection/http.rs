@@ -181,6 +181,35 @@ pub(crate) fn upgrade_response(
     (bytes, chosen)
 }
 
+/// Negotiates permessage-deflate (RFC 7692 section 7.1) for an upgrade when the server has it
+/// on: the first offer of the request's `Sec-WebSocket-Extensions` headers that the server can
+/// honour is answered in the 101 response, and the agreed parameters are kept in the request's
+/// extensions (the connection makes its session from them, the handler reads them with
+/// `Request::deflate`). No acceptable offer: the 101 names no extension.
+#[cfg(feature = "deflate")]
+pub(crate) fn negotiate_deflate(
+    upgrade: &mut Upgrade,
+    config: Option<&crate::deflate::DeflateConfig>,
+) {
+    let Some(config) = config else { return };
+    let offers = upgrade
+        .request
+        .headers()
+        .get_all(http::header::SEC_WEBSOCKET_EXTENSIONS)
+        .iter()
+        .map(|value| value.as_bytes());
+    let Some(agreement) = crate::deflate::negotiate(config, offers) else {
+        return;
+    };
+    if let Ok(value) = HeaderValue::from_str(agreement.response_header()) {
+        upgrade
+            .response
+            .headers_mut()
+            .insert(http::header::SEC_WEBSOCKET_EXTENSIONS, value);
+        upgrade.request.extensions_mut().insert(agreement.params());
+    }
+}
+
 /// Whether the request's `Origin` is on the allow-list (an empty list allows every origin).
 pub(crate) fn origin_allowed(request: &http::Request<()>, allowed: &[String]) -> bool {
     if allowed.is_empty() {

@@ -8,6 +8,8 @@
 //! responses), `outgoing.rs` (everything it writes), `read_ahead.rs` (the loop's shared read
 //! buffer), `stream.rs` (plain TCP or TLS).
 
+#[cfg(feature = "deflate")]
+pub(crate) mod compress;
 pub(crate) mod http;
 pub(crate) mod outgoing;
 pub(crate) mod pace;
@@ -26,6 +28,23 @@ use crate::connection::stream::Stream;
 use crate::message::{CloseReason, Message};
 use crate::request::Request;
 use http::Step;
+
+/// The loop's permessage-deflate state (compressors, idle inflaters), lent to connections as
+/// they read and send; nothing without the `deflate` feature.
+#[cfg(feature = "deflate")]
+pub(crate) type DeflatePool = crate::deflate::DeflatePool;
+/// The loop's permessage-deflate state: nothing without the `deflate` feature.
+#[cfg(not(feature = "deflate"))]
+pub(crate) type DeflatePool = ();
+
+/// The loop's pool, made from the server's settings (it allocates nothing until a message
+/// needs it).
+pub(crate) fn deflate_pool(config: &Config) -> DeflatePool {
+    #[cfg(feature = "deflate")]
+    return DeflatePool::new(config.deflate.unwrap_or_default());
+    #[cfg(not(feature = "deflate"))]
+    let _ = config;
+}
 
 /// What a connection's reads or writes came to, for the loop to act on.
 pub(crate) enum Progress {
@@ -69,6 +88,10 @@ pub(crate) struct Response {
 /// handshake does not pay for it.
 pub(crate) struct Ws {
     pub(crate) decoder: Decoder,
+    /// permessage-deflate, when agreed in the handshake (boxed: connections without it pay
+    /// 8 bytes).
+    #[cfg(feature = "deflate")]
+    pub(crate) deflate: Option<Box<crate::deflate::DeflateSession>>,
     /// Bytes read and not yet decoded: those that came with the handshake, or those left in the
     /// shared buffer when reading stopped early (see [`Conn::keep_unread`]).
     pub(crate) kept: Vec<u8>,
@@ -152,6 +175,7 @@ impl Conn {
         &mut self,
         config: &Config,
         ahead: &mut ReadAhead,
+        pool: &mut DeflatePool,
         now: Instant,
     ) -> Progress {
         match &mut self.phase {
@@ -160,7 +184,7 @@ impl Conn {
             }
             // The response is written first; the loop reads again once it is.
             Phase::Response(_) => Progress::Idle,
-            Phase::Open(_) | Phase::Closing(_) => self.read_frames(config, ahead, now),
+            Phase::Open(_) | Phase::Closing(_) => self.read_frames(config, ahead, pool, now),
             Phase::Draining(_) | Phase::Finishing => loop {
                 match self.stream.read(ahead.scratch()) {
                     Ok(0) => return Progress::Finished(CloseReason::Disconnected),
@@ -200,6 +224,11 @@ impl Conn {
                     }
                     match http::parse(buf, config.max_handshake_size) {
                         Step::NeedMore => continue,
+                        #[cfg(feature = "deflate")]
+                        Step::Upgrade(mut upgrade) => {
+                            http::negotiate_deflate(&mut upgrade, config.deflate.as_ref());
+                            return Progress::Request(Step::Upgrade(upgrade));
+                        }
                         step => return Progress::Request(step),
                     }
                 }
@@ -213,7 +242,13 @@ impl Conn {
     /// Reads and decodes frames (open or closing) until there is something to report or the
     /// socket would block. Any byte received counts as life for the idle timeout, even in the
     /// middle of a long message.
-    fn read_frames(&mut self, config: &Config, ahead: &mut ReadAhead, now: Instant) -> Progress {
+    fn read_frames(
+        &mut self,
+        config: &Config,
+        ahead: &mut ReadAhead,
+        pool: &mut DeflatePool,
+        now: Instant,
+    ) -> Progress {
         let limits = Limits {
             max_frame: config.frame_limit(),
             max_message: config.max_message_size,
@@ -241,7 +276,23 @@ impl Conn {
             }
             let mut input = ahead.unread();
             let before = input.len();
-            let decoded = ws.decoder.decode(&mut input, &limits, None);
+            // Without permessage-deflate this costs one branch: RSV1 stays a protocol error.
+            #[cfg(feature = "deflate")]
+            let decoded = match ws.deflate.as_deref_mut() {
+                Some(session) => {
+                    let mut inflater = crate::deflate::Inflater {
+                        session,
+                        pool: &mut *pool,
+                    };
+                    ws.decoder.decode(&mut input, &limits, Some(&mut inflater))
+                }
+                None => ws.decoder.decode(&mut input, &limits, None),
+            };
+            #[cfg(not(feature = "deflate"))]
+            let decoded = {
+                let _ = &pool;
+                ws.decoder.decode(&mut input, &limits, None)
+            };
             let used = before - input.len();
             ahead.consume(used);
             let open = matches!(self.phase, Phase::Open(_));
@@ -338,12 +389,15 @@ mod tests {
     /// Every connection the slab holds costs this much before anything is allocated for it; the
     /// idle-memory goal (1 KiB per connection, 100,000 connections) keeps it small. An open
     /// WebSocket adds its boxed state, which holds no other heap memory while idle (the decoder
-    /// keeps no read buffer: it decodes from the loop's shared one).
+    /// keeps no read buffer: it decodes from the loop's shared one). With the `deflate` feature
+    /// it holds 8 bytes more: the pointer to a permessage-deflate session (`None` for
+    /// connections that did not agree the extension).
     #[test]
     fn a_connection_slot_stays_small() {
         let conn = std::mem::size_of::<super::Conn>();
         let ws = std::mem::size_of::<super::Ws>();
+        let deflate = if cfg!(feature = "deflate") { 8 } else { 0 };
         assert!(conn <= 136, "{conn}");
-        assert!(ws <= 160, "{ws}");
+        assert!(ws <= 160 + deflate, "{ws}");
     }
 }

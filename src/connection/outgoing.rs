@@ -9,7 +9,7 @@ use std::io::{ErrorKind, Write};
 use tungstenite::protocol::WebSocketConfig;
 
 use crate::codec::{self, opcode, Decoder};
-use crate::connection::{Conn, Phase, Progress, Response, Then, Ws};
+use crate::connection::{Conn, DeflatePool, Phase, Progress, Response, Then, Ws};
 use crate::message::Fragment;
 use crate::message::{CloseReason, Message};
 
@@ -21,9 +21,37 @@ pub(crate) struct Held {
 }
 
 /// The largest header of a server frame (no mask).
-const MAX_HEAD: usize = 10;
+pub(crate) const MAX_HEAD: usize = 10;
 
-fn data_opcode(message: &Message) -> u8 {
+/// One broadcast message, encoded once for every receiver: the plain frame, and with
+/// permessage-deflate the compressed frame per server window size, made on first need.
+pub(crate) struct Broadcast<'m> {
+    pub(crate) message: &'m Message,
+    frame: Vec<u8>,
+    #[cfg(feature = "deflate")]
+    pub(crate) once: crate::deflate::CompressOnce<'m>,
+    /// Per window size 9 to 15: the compressed frame (header with RSV1, then the payload).
+    #[cfg(feature = "deflate")]
+    pub(crate) frames: [Option<Vec<u8>>; 7],
+}
+
+impl<'m> Broadcast<'m> {
+    /// Encodes the plain frame; nothing is compressed until a receiver needs it.
+    pub(crate) fn new(message: &'m Message) -> Self {
+        let mut frame = Vec::new();
+        codec::encode_message(&mut frame, data_opcode(message), message.as_bytes());
+        Broadcast {
+            message,
+            frame,
+            #[cfg(feature = "deflate")]
+            once: crate::deflate::CompressOnce::new(message.as_bytes()),
+            #[cfg(feature = "deflate")]
+            frames: Default::default(),
+        }
+    }
+}
+
+pub(crate) fn data_opcode(message: &Message) -> u8 {
     if message.is_text() {
         opcode::TEXT
     } else {
@@ -40,8 +68,9 @@ impl Conn {
         }
     }
 
-    /// Queues a message; returns what to report when the client cannot take it.
-    pub(crate) fn send(&mut self, message: Message) -> Progress {
+    /// Queues a message, compressed if the client agreed permessage-deflate and it pays;
+    /// returns what to report when the client cannot take it.
+    pub(crate) fn send(&mut self, message: Message, pool: &mut DeflatePool) -> Progress {
         let Some(limit) = self.open_limit() else {
             return Progress::Idle;
         };
@@ -53,6 +82,12 @@ impl Conn {
             }
             return Progress::Idle;
         }
+        #[cfg(feature = "deflate")]
+        if let Some(progress) = self.send_compressed(&message, pool, limit) {
+            return progress;
+        }
+        #[cfg(not(feature = "deflate"))]
+        let _ = pool;
         if self.backlog() + message.len() + MAX_HEAD > limit {
             return self.overflow();
         }
@@ -60,15 +95,24 @@ impl Conn {
         Progress::Idle
     }
 
-    /// Queues a message already encoded as a frame (a broadcast encodes its frame once); the
-    /// message itself is held instead while a fragmented message is open.
-    pub(crate) fn send_encoded(&mut self, frame: &[u8], message: &Message) -> Progress {
+    /// Queues a broadcast, whose frames are encoded once for all receivers; the message itself
+    /// is held instead while a fragmented message is open.
+    pub(crate) fn send_encoded(
+        &mut self,
+        broadcast: &mut Broadcast<'_>,
+        pool: &mut DeflatePool,
+    ) -> Progress {
         let Some(limit) = self.open_limit() else {
             return Progress::Idle;
         };
         if self.held.is_some() {
-            return self.send(message.clone());
+            return self.send(broadcast.message.clone(), pool);
         }
+        #[cfg(feature = "deflate")]
+        if let Some(progress) = self.send_broadcast_compressed(broadcast, pool, limit) {
+            return progress;
+        }
+        let frame = &broadcast.frame;
         if self.backlog() + frame.len() > limit {
             return self.overflow();
         }
@@ -82,8 +126,9 @@ impl Conn {
     }
 
     /// Queues one piece of a fragmented message; after the last piece, the messages held while
-    /// it was open.
-    pub(crate) fn send_fragment(&mut self, fragment: Fragment) -> Progress {
+    /// it was open. Pieces are never compressed (RSV1 clear: permessage-deflate compresses
+    /// whole messages only here); the held messages may be.
+    pub(crate) fn send_fragment(&mut self, fragment: Fragment, pool: &mut DeflatePool) -> Progress {
         let Some(limit) = self.open_limit() else {
             return Progress::Idle;
         };
@@ -116,7 +161,7 @@ impl Conn {
         if fin {
             let held = self.held.take().unwrap_or_default();
             for message in held.messages {
-                match self.send(message) {
+                match self.send(message, pool) {
                     Progress::Idle => {}
                     progress => return progress,
                 }
@@ -334,6 +379,12 @@ impl Conn {
             Then::Upgrade { leftover, request } => {
                 // Bytes that came with the handshake are decoded first, like any others.
                 self.phase = Phase::Open(Box::new(Ws {
+                    #[cfg(feature = "deflate")]
+                    deflate: request
+                        .inner
+                        .extensions()
+                        .get::<crate::deflate::DeflateParams>()
+                        .map(|params| Box::new(crate::deflate::DeflateSession::new(*params))),
                     decoder: Decoder::default(),
                     kept: leftover,
                     pong: None,
@@ -344,9 +395,4 @@ impl Conn {
             }
         }
     }
-}
-
-/// Appends an unmasked server frame holding a whole message (RFC 6455, 5.2).
-pub(crate) fn encode_frame(out: &mut Vec<u8>, op: u8, payload: &[u8]) {
-    codec::encode_message(out, op, payload);
 }

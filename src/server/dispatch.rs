@@ -10,7 +10,7 @@ use log::{debug, error, info};
 use crate::client::ClientId;
 use crate::client::TimerId;
 use crate::connection::http::{self, Step};
-use crate::connection::outgoing::encode_frame;
+use crate::connection::outgoing::Broadcast;
 use crate::connection::{Phase, Progress, Then};
 use crate::handler::context::{Action, ClientContext, Context};
 use crate::handler::Handler;
@@ -298,8 +298,12 @@ impl<H: Handler> EventLoop<H> {
                         }
                     }
                 }
-                if let Some(conn) = self.conn_mut(id) {
-                    let progress = conn.send_fragment(fragment);
+                if let Some(conn) = self
+                    .conns
+                    .get_mut(id.slot())
+                    .filter(|c| c.generation == id.generation)
+                {
+                    let progress = conn.send_fragment(fragment, &mut self.deflate);
                     self.queue_flush(id.slot());
                     self.on_progress(id.slot(), progress);
                 }
@@ -329,7 +333,7 @@ impl<H: Handler> EventLoop<H> {
             self.stats.messages_out += 1;
             self.stats.bytes_out += message.len() as u64;
         }
-        let progress = conn.send(message);
+        let progress = conn.send(message, &mut self.deflate);
         let over = conn.backlog() > self.flow.high;
         self.after_send(slot, progress, over);
     }
@@ -342,19 +346,18 @@ impl<H: Handler> EventLoop<H> {
         if recipients.is_empty() {
             return;
         }
-        // Server frames are not masked: one encoding serves every receiver.
-        let mut frame = Vec::new();
-        let opcode = if message.is_text() { 1 } else { 2 };
-        encode_frame(&mut frame, opcode, message.as_bytes());
+        // Server frames are not masked: one encoding serves every receiver (one per window
+        // size for those that agreed permessage-deflate without context takeover).
+        let mut frame = Broadcast::new(message);
         for &id in recipients {
             if self.conn(id).is_some_and(|conn| conn.is_open()) {
-                self.send_frame_to_slot(id.slot(), &frame, message);
+                self.send_frame_to_slot(id.slot(), &mut frame);
             }
         }
     }
 
     /// The same for a frame already encoded (a broadcast).
-    fn send_frame_to_slot(&mut self, slot: usize, frame: &[u8], message: &Message) {
+    fn send_frame_to_slot(&mut self, slot: usize, frame: &mut Broadcast<'_>) {
         let Some(conn) = self.conns.get_mut(slot) else {
             return;
         };
@@ -363,9 +366,9 @@ impl<H: Handler> EventLoop<H> {
         }
         if conn.is_open() {
             self.stats.messages_out += 1;
-            self.stats.bytes_out += message.len() as u64;
+            self.stats.bytes_out += frame.message.len() as u64;
         }
-        let progress = conn.send_encoded(frame, message);
+        let progress = conn.send_encoded(frame, &mut self.deflate);
         let over = conn.backlog() > self.flow.high;
         self.after_send(slot, progress, over);
     }

@@ -57,6 +57,8 @@ pub(crate) struct EventLoop<H: Handler> {
     pub(crate) next_generation: u32,
     /// The loop's one large read buffer (see read_ahead.rs).
     pub(crate) ahead: ReadAhead,
+    /// permessage-deflate state shared by the loop's connections (see deflate/pool.rs).
+    pub(crate) deflate: crate::connection::DeflatePool,
     pub(crate) now: Instant,
     /// Flow control and the ready list (see flow.rs).
     pub(crate) flow: Flow,
@@ -87,6 +89,7 @@ impl<H: Handler> EventLoop<H> {
             listener: Some(listener),
             ws_config: config.websocket_config(),
             flow: Flow::new(&config),
+            deflate: crate::connection::deflate_pool(&config),
             config,
             conns: Slab::new(),
             outbox: Outbox::default(),
@@ -250,7 +253,7 @@ impl<H: Handler> EventLoop<H> {
             }
             budget -= 1;
             let id = ClientId::new(slot, conn.generation);
-            let progress = conn.read(&self.config, &mut self.ahead, self.now);
+            let progress = conn.read(&self.config, &mut self.ahead, &mut self.deflate, self.now);
             match progress {
                 Progress::Idle => return,
                 Progress::Continue => self.queue_flush(slot),

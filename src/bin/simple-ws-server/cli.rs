@@ -112,6 +112,24 @@ pub struct Args {
     #[argh(option)]
     pub redis: Option<String>,
 
+    /// negotiate permessage-deflate (RFC 7692) with clients that offer it (default: off)
+    #[argh(switch)]
+    pub deflate: bool,
+
+    /// with --deflate: shared (no context takeover, no zlib state per idle connection) or
+    /// dedicated (context takeover, a compressor and an inflater per connection) (default: shared)
+    #[argh(option, default = "String::from(\"shared\")")]
+    pub deflate_mode: String,
+
+    /// with --deflate: the server's compression window, 9 to 15 bits (default: 15 shared, 12
+    /// dedicated)
+    #[argh(option)]
+    pub deflate_window_bits: Option<u8>,
+
+    /// with --deflate: messages shorter than this many bytes go uncompressed (default: 64)
+    #[argh(option)]
+    pub deflate_min_size: Option<usize>,
+
     /// the Redis channel chat lines are published on; room R travels on CHANNEL:topic:R
     /// (default: simple-ws-server:chat)
     #[argh(option, default = "String::from(DEFAULT_REDIS_CHANNEL)")]
@@ -180,6 +198,14 @@ impl Args {
         if self.ssl {
             config = with_tls(config, &self.cert, &self.key)?;
         }
+        if self.deflate {
+            config = with_deflate(config, self)?;
+        } else if self.deflate_window_bits.is_some()
+            || self.deflate_min_size.is_some()
+            || self.deflate_mode != "shared"
+        {
+            return Err(Error::Config("--deflate-* flags need --deflate".into()));
+        }
         Ok(config)
     }
 }
@@ -192,6 +218,39 @@ const DEFAULT_REDIS_CHANNEL: &str = "simple-ws-server:chat";
 #[cfg(feature = "tls")]
 fn with_tls(config: Config, cert: &Path, key: &Path) -> Result<Config, Error> {
     Ok(config.tls(simple_ws_server::tls::load_pem(cert, key)?))
+}
+
+/// The settings, with permessage-deflate as the --deflate-* flags ask.
+#[cfg(feature = "deflate")]
+fn with_deflate(config: Config, args: &Args) -> Result<Config, Error> {
+    use simple_ws_server::deflate::DeflateConfig;
+    let bad = |e: simple_ws_server::deflate::DeflateError| Error::Config(format!("--deflate: {e}"));
+    let mut deflate = match args.deflate_mode.as_str() {
+        "shared" => DeflateConfig::shared(),
+        "dedicated" => {
+            DeflateConfig::dedicated(args.deflate_window_bits.unwrap_or(12)).map_err(bad)?
+        }
+        other => {
+            return Err(Error::Config(format!(
+                "--deflate-mode {other:?}: choose shared or dedicated"
+            )))
+        }
+    };
+    if let Some(bits) = args.deflate_window_bits {
+        deflate = deflate.server_max_window_bits(bits).map_err(bad)?;
+    }
+    if let Some(bytes) = args.deflate_min_size {
+        deflate = deflate.min_message_size(bytes);
+    }
+    Ok(config.deflate(deflate))
+}
+
+/// Without the `deflate` feature, --deflate is refused at once.
+#[cfg(not(feature = "deflate"))]
+fn with_deflate(_config: Config, _args: &Args) -> Result<Config, Error> {
+    Err(Error::Config(
+        "--deflate needs a build with the `deflate` feature".into(),
+    ))
 }
 
 /// Without the `tls` feature, --ssl is refused at once.

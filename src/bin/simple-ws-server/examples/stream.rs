@@ -14,7 +14,10 @@ use simple_ws_server::{ClientContext, CloseReason, Context, Handler, Message, Ti
 /// - `clients` is how many clients are connected;
 /// - `in_per_s` and `out_per_s` are the messages this server received and sent per second over
 ///   the last second (samples included);
-/// - `signal` is a generated wave (two sines), something to watch move.
+/// - `signal` is a generated wave (two sines), something to watch move;
+/// - with `--deflate`, once a message has gone out compressed, `deflate_payload_bytes` and
+///   `deflate_wire_bytes`: the bytes of every compressed message before and after compression,
+///   since the server started (the bytes deflate saved are the difference).
 ///
 /// Samples go out on a timer ([`Context::set_timer`]) every
 /// [`interval`](Stream::with_interval) (200 ms, 5 per second, by default), scheduled from the
@@ -93,8 +96,28 @@ impl Stream {
             self.seq,
             Self::signal(t),
         );
+        Self::deflate_saving(&mut json);
         json
     }
+
+    /// With --deflate, once messages have gone out compressed: what they came to, as two more
+    /// fields before the closing brace, `deflate_payload_bytes` (before compression) and
+    /// `deflate_wire_bytes` (compressed payloads on the wire), counted since the server started.
+    #[cfg(feature = "deflate")]
+    fn deflate_saving(json: &mut String) {
+        let stats = simple_ws_server::deflate::stats();
+        if stats.messages > 0 && json.ends_with('}') {
+            json.pop();
+            let _ = write!(
+                json,
+                ",\"deflate_payload_bytes\":{},\"deflate_wire_bytes\":{}}}",
+                stats.payload_bytes, stats.wire_bytes
+            );
+        }
+    }
+
+    #[cfg(not(feature = "deflate"))]
+    fn deflate_saving(_json: &mut String) {}
 
     /// Sets the timer for the next sample, on a grid of `interval`s so that the cadence does
     /// not drift. After a stall of more than an interval the grid starts again from now, rather
