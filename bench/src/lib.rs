@@ -50,7 +50,11 @@ pub fn deflate_message(payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(payload.len() + payload.len() / 1024 * 8 + 64);
     c.compress_vec(payload, &mut out, FlushCompress::Sync)
         .expect("deflate of an in-memory buffer");
-    assert_eq!(c.total_in(), payload.len() as u64, "deflate left input behind");
+    assert_eq!(
+        c.total_in(),
+        payload.len() as u64,
+        "deflate left input behind"
+    );
     if out.ends_with(&[0, 0, 0xff, 0xff]) {
         out.truncate(out.len() - 4);
     }

@@ -27,9 +27,9 @@ use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 use serde_json::json;
 use simple_ws_bench::{
-    client_frame, client_frame_compressed, close_frame, cpu_seconds, deflate_message,
-    upgrade_request_deflate, DEFLATE_OFFER, DEFLATE_OFFER_BROWSER, rss_bytes, runqueue_wait_seconds, upgrade_request,
-    FrameDecoder, Histogram,
+    client_frame, client_frame_compressed, close_frame, cpu_seconds, deflate_message, rss_bytes,
+    runqueue_wait_seconds, upgrade_request, upgrade_request_deflate, FrameDecoder, Histogram,
+    DEFLATE_OFFER, DEFLATE_OFFER_BROWSER,
 };
 use socket2::{Domain, SockRef, Socket, Type};
 use std::collections::VecDeque;
@@ -756,7 +756,10 @@ fn broadcast(o: &Opts) -> Result<Report, String> {
                         *win += chunk.len() as u64;
                     }
                     dec.feed(chunk, |f| {
-                        if f.fin && f.opcode == 1 && (!need_mark || f.last == MARK) && f.len >= counted
+                        if f.fin
+                            && f.opcode == 1
+                            && (!need_mark || f.last == MARK)
+                            && f.len >= counted
                         {
                             got += 1;
                         }
@@ -832,7 +835,10 @@ fn per_msg(
     let n = msgs.max(1) as f64;
     m.insert("wire_out_per_msg".into(), json!(wire_out as f64 / n));
     m.insert("wire_in_per_msg".into(), json!(wire_in as f64 / n));
-    m.insert("server_cpu_us_per_msg".into(), json!(scpu.map(|c| c * 1e6 / n)));
+    m.insert(
+        "server_cpu_us_per_msg".into(),
+        json!(scpu.map(|c| c * 1e6 / n)),
+    );
 }
 
 /// Idle mode's `--touch`: every connection sends one message (compressed with `--deflate`) to
