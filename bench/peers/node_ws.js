@@ -1,5 +1,6 @@
 // Peer: Node's `ws` package (npm), echo and chat like simple-ws-server's examples.
-// Prints `listening on ws://IP:PORT/` once bound.
+// Prints `listening on ws://IP:PORT/` once bound. `--deflate 1` turns permessage-deflate on
+// (threshold 0, so ~1 KB messages are compressed; the client's offer decides context takeover).
 'use strict';
 const { WebSocketServer } = require('ws');
 
@@ -11,7 +12,7 @@ const wss = new WebSocketServer({
   host: opt.host,
   port: Number(opt.port),
   maxPayload: 64 << 20,
-  perMessageDeflate: false,
+  perMessageDeflate: opt.deflate === '1' ? { threshold: 0 } : false,
 });
 wss.on('listening', () => {
   const a = wss.address();

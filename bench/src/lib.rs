@@ -19,6 +19,56 @@ pub fn upgrade_request(host: &str, path: &str) -> Vec<u8> {
     .into_bytes()
 }
 
+/// The offer the load generator makes with `--deflate`: no context takeover either way, so one
+/// pre-compressed frame is valid on every connection and for every message.
+pub const DEFLATE_OFFER: &str =
+    "permessage-deflate; client_no_context_takeover; server_no_context_takeover";
+
+/// A browser's offer (Chrome, Firefox): context takeover allowed both ways. Frames compressed
+/// with a fresh context are still valid under it (taking over the context is allowed, not
+/// required), so the generator can send the same pre-compressed frame.
+pub const DEFLATE_OFFER_BROWSER: &str = "permessage-deflate; client_max_window_bits";
+
+/// The HTTP upgrade request offering permessage-deflate (`offer`, e.g. [`DEFLATE_OFFER`]),
+/// pre-encoded.
+pub fn upgrade_request_deflate(host: &str, path: &str, offer: &str) -> Vec<u8> {
+    format!(
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: {WS_KEY}\r\nSec-WebSocket-Version: 13\r\n\
+         Sec-WebSocket-Extensions: {offer}\r\n\r\n"
+    )
+    .into_bytes()
+}
+
+/// Compresses one message as RFC 7692 section 7.2.1 says: raw deflate, a fresh context (no
+/// context takeover), flushed with a sync flush whose trailing `00 00 ff ff` is removed.
+pub fn deflate_message(payload: &[u8]) -> Vec<u8> {
+    use flate2::{Compress, Compression, FlushCompress};
+    let mut c = Compress::new(Compression::default(), false);
+    // Room for the worst case (stored blocks: 5 bytes per 64 KiB) and the flush marker, so
+    // one call consumes all the input.
+    let mut out = Vec::with_capacity(payload.len() + payload.len() / 1024 * 8 + 64);
+    c.compress_vec(payload, &mut out, FlushCompress::Sync)
+        .expect("deflate of an in-memory buffer");
+    assert_eq!(
+        c.total_in(),
+        payload.len() as u64,
+        "deflate left input behind"
+    );
+    if out.ends_with(&[0, 0, 0xff, 0xff]) {
+        out.truncate(out.len() - 4);
+    }
+    out
+}
+
+/// One masked client frame with FIN and RSV1 (a compressed message) set; `payload` is the
+/// output of [`deflate_message`].
+pub fn client_frame_compressed(opcode: u8, payload: &[u8]) -> Vec<u8> {
+    let mut f = client_frame(opcode, payload);
+    f[0] |= 0x40;
+    f
+}
+
 /// One masked client frame with FIN set.
 pub fn client_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
     let mut f = Vec::with_capacity(payload.len() + 14);

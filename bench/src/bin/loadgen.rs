@@ -12,6 +12,14 @@
 //! - `handshake`: C concurrent connect + upgrade + close cycles; handshakes/s and per server
 //!   CPU-second.
 //!
+//! `--deflate` offers permessage-deflate (no context takeover either way), refuses a server
+//! that declines it, and sends each message as one frame compressed once up front (RSV1 set);
+//! server frames are counted, not inflated. `--payload-file F` sends the bytes of F instead of
+//! `--size` bytes of `x` (a realistic message; it need not end in `#`). Echo and broadcast
+//! report wire bytes per message each way (WebSocket frames, headers included; not TCP/IP).
+//!
+//! `--browser-offer` offers what browsers do (context takeover allowed both ways) instead.
+//!
 //! `--proto raw` drives the raw mio TCP echo/chat server with fixed-size messages and no
 //! framing. Output: one JSON line on stdout, a human-readable line on stderr.
 
@@ -19,8 +27,9 @@ use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 use serde_json::json;
 use simple_ws_bench::{
-    client_frame, close_frame, cpu_seconds, rss_bytes, runqueue_wait_seconds, upgrade_request,
-    FrameDecoder, Histogram,
+    client_frame, client_frame_compressed, close_frame, cpu_seconds, deflate_message, rss_bytes,
+    runqueue_wait_seconds, upgrade_request, upgrade_request_deflate, FrameDecoder, Histogram,
+    DEFLATE_OFFER, DEFLATE_OFFER_BROWSER,
 };
 use socket2::{Domain, SockRef, Socket, Type};
 use std::collections::VecDeque;
@@ -48,6 +57,10 @@ struct Opts {
     setup_timeout: f64,
     per_ip: usize,
     window: usize,
+    deflate: bool,
+    touch: bool,
+    browser_offer: bool,
+    payload_file: Option<Vec<u8>>,
 }
 
 fn usage() -> ! {
@@ -55,7 +68,8 @@ fn usage() -> ! {
         "usage: loadgen --addr IP:PORT [--proto ws|raw] [--mode echo|broadcast|idle|handshake]\n\
          \t[--conns N] [--inflight K] [--size BYTES] [--duration S] [--warmup S]\n\
          \t[--server-pid PID] [--label NAME] [--src-ips N] [--per-ip N] [--text] [--setup-timeout S]\n\
-         \t[--connect-window N (connections being set up at once)]"
+         \t[--connect-window N (connections being set up at once)] [--deflate] [--browser-offer] [--payload-file F]\n\
+         \t[--touch (idle: each connection echoes one message before the memory is read)]"
     );
     std::process::exit(2)
 }
@@ -77,13 +91,22 @@ fn parse_opts() -> Opts {
         setup_timeout: 60.0,
         per_ip: 20_000,
         window: 256,
+        deflate: false,
+        touch: false,
+        browser_offer: false,
+        payload_file: None,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
     while i < args.len() {
         let k = args[i].as_str();
-        if k == "--text" {
-            o.text = true;
+        if ["--text", "--deflate", "--touch", "--browser-offer"].contains(&k) {
+            match k {
+                "--text" => o.text = true,
+                "--deflate" => o.deflate = true,
+                "--browser-offer" => o.browser_offer = true,
+                _ => o.touch = true,
+            }
             i += 1;
             continue;
         }
@@ -103,6 +126,14 @@ fn parse_opts() -> Opts {
             "--src-ips" => o.src_ips = v.parse().unwrap_or_else(bad),
             "--per-ip" => o.per_ip = v.parse().unwrap_or_else(bad),
             "--connect-window" => o.window = v.parse().unwrap_or_else(bad),
+            "--payload-file" => {
+                let b = std::fs::read(&v).unwrap_or_else(|e| {
+                    eprintln!("--payload-file {v}: {e}");
+                    std::process::exit(2)
+                });
+                o.size = b.len();
+                o.payload_file = Some(b);
+            }
             "--setup-timeout" => o.setup_timeout = v.parse().unwrap_or_else(|_| usage()),
             _ => usage(),
         }
@@ -161,6 +192,8 @@ struct Conn {
     carry: usize,
     /// Messages received.
     recv: u64,
+    /// Offered permessage-deflate: the upgrade response must accept it.
+    want_deflate: bool,
 }
 
 impl Conn {
@@ -174,6 +207,7 @@ impl Conn {
             sent_at: VecDeque::new(),
             carry: 0,
             recv: 0,
+            want_deflate: false,
         }
     }
 
@@ -244,6 +278,12 @@ fn handshake_bytes(c: &mut Conn, chunk: &[u8]) -> Result<Option<Vec<u8>>, String
         if !c.hs.starts_with(b"HTTP/1.1 101") {
             let line = String::from_utf8_lossy(&c.hs[..c.hs.len().min(40)]).into_owned();
             return Err(format!("upgrade refused: {line:?}"));
+        }
+        if c.want_deflate {
+            let head = String::from_utf8_lossy(&c.hs[..p]).to_ascii_lowercase();
+            if !head.contains("sec-websocket-extensions: permessage-deflate") {
+                return Err("server declined permessage-deflate".into());
+            }
         }
         let rest = c.hs[p + 4..].to_vec();
         c.hs = Vec::new();
@@ -326,7 +366,16 @@ fn open_all(
     base: usize,
     window: usize,
 ) -> Result<Vec<Conn>, String> {
-    let req = upgrade_request(&o.addr.to_string(), "/");
+    let req = if o.deflate {
+        let offer = if o.browser_offer {
+            DEFLATE_OFFER_BROWSER
+        } else {
+            DEFLATE_OFFER
+        };
+        upgrade_request_deflate(&o.addr.to_string(), "/", offer)
+    } else {
+        upgrade_request(&o.addr.to_string(), "/")
+    };
     let mut conns: Vec<Conn> = Vec::with_capacity(n);
     let mut events = Events::with_capacity(1024);
     let mut buf = vec![0u8; 64 * 1024];
@@ -345,7 +394,9 @@ fn open_all(
                     Interest::READABLE | Interest::WRITABLE,
                 )
                 .map_err(|e| e.to_string())?;
-            conns.push(Conn::new(s));
+            let mut c = Conn::new(s);
+            c.want_deflate = o.deflate;
+            conns.push(c);
             pending += 1;
         }
         if Instant::now() > deadline {
@@ -422,21 +473,38 @@ fn base_report(o: &Opts) -> serde_json::Map<String, serde_json::Value> {
     m.insert("conns".into(), json!(o.conns));
     m.insert("inflight".into(), json!(o.inflight));
     m.insert("size".into(), json!(o.size));
+    m.insert("deflate".into(), json!(o.deflate));
     m
 }
 
 fn payload(o: &Opts) -> Vec<u8> {
+    if let Some(p) = &o.payload_file {
+        return p.clone();
+    }
     let mut p = vec![b'x'; o.size];
     p[o.size - 1] = MARK;
     p
 }
+
+/// The one frame every message is sent as: compressed once here with `--deflate`.
+fn ws_frame(o: &Opts, opcode: u8, p: &[u8]) -> Vec<u8> {
+    if o.deflate {
+        client_frame_compressed(opcode, &deflate_message(p))
+    } else {
+        client_frame(opcode, p)
+    }
+}
+
+/// Shortest benchmark message frame when its length cannot be predicted (compressed, or a
+/// payload file in a chat): the chat's join notices ("127.0.0.1 - connected") are shorter.
+const MIN_COUNTED: u64 = 64;
 
 fn echo(o: &Opts) -> Result<Report, String> {
     let mut poll = Poll::new().map_err(|e| e.to_string())?;
     let mut conns = open_all(o, &mut poll, o.conns, 0, o.window)?;
     let p = payload(o);
     let one = if o.proto_ws {
-        client_frame(if o.text { 1 } else { 2 }, &p)
+        ws_frame(o, if o.text { 1 } else { 2 }, &p)
     } else {
         p.clone()
     };
@@ -461,12 +529,15 @@ fn echo(o: &Opts) -> Result<Report, String> {
     let mut cpu = Cpu::now(o.server_pid);
     let mut msgs: u64 = 0;
     let mut bad_frames = 0u64;
+    let (mut wire_in, mut wire_out) = (0u64, 0u64);
     loop {
         let now = Instant::now();
         if !measuring && now >= warm_end {
             measuring = true;
             hist.clear();
             msgs = 0;
+            wire_in = 0;
+            wire_out = 0;
             cpu = Cpu::now(o.server_pid);
         }
         if now >= end {
@@ -485,9 +556,18 @@ fn echo(o: &Opts) -> Result<Report, String> {
             let mut done = 0usize;
             let ok = if o.proto_ws {
                 let dec = &mut c.dec;
+                let win = &mut wire_in;
                 drain(&mut c.s, &mut buf, |chunk| {
+                    if measuring {
+                        *win += chunk.len() as u64;
+                    }
                     dec.feed(chunk, |f| {
-                        if f.fin && (f.opcode == 1 || f.opcode == 2) && f.len == size as u64 {
+                        let len_ok = if o.deflate {
+                            f.len >= 1
+                        } else {
+                            f.len == size as u64
+                        };
+                        if f.fin && (f.opcode == 1 || f.opcode == 2) && len_ok {
                             done += 1;
                         } else {
                             bad_frames += 1;
@@ -526,6 +606,9 @@ fn echo(o: &Opts) -> Result<Report, String> {
                     if !c.send(&batch[..k * flen]) {
                         return Err("send failed".into());
                     }
+                    if measuring {
+                        wire_out += (k * flen) as u64;
+                    }
                     left -= k;
                 }
             }
@@ -545,6 +628,7 @@ fn echo(o: &Opts) -> Result<Report, String> {
     m.insert("server_cpu".into(), json!(scpu.map(|c| c / wall)));
     m.insert("client_cpu".into(), json!(ccpu / wall));
     m.insert("unexpected_frames".into(), json!(bad_frames));
+    per_msg(&mut m, msgs, wire_out, wire_in, scpu);
     Ok(Report {
         v: serde_json::Value::Object(m),
     })
@@ -592,7 +676,7 @@ fn broadcast(o: &Opts) -> Result<Report, String> {
     }
     let p = payload(o);
     let one = if o.proto_ws {
-        client_frame(1, &p)
+        ws_frame(o, 1, &p)
     } else {
         p.clone()
     };
@@ -610,6 +694,13 @@ fn broadcast(o: &Opts) -> Result<Report, String> {
     let mut measuring = false;
     let mut cpu = Cpu::now(o.server_pid);
     let mut msgs_done: u64 = 0;
+    let (mut wire_in, mut wire_out) = (0u64, 0u64);
+    let counted = if o.deflate || o.payload_file.is_some() {
+        MIN_COUNTED
+    } else {
+        size as u64
+    };
+    let need_mark = o.payload_file.is_none() && !o.deflate;
     loop {
         // Top up the sender's window.
         let room = (w as u64 - (sent - completed)) as usize;
@@ -621,6 +712,9 @@ fn broadcast(o: &Opts) -> Result<Report, String> {
             if !sender.send(&batch[..room * flen]) {
                 return Err("sender: send failed".into());
             }
+            if measuring {
+                wire_out += (room * flen) as u64;
+            }
             sent += room as u64;
         }
         let now = Instant::now();
@@ -629,6 +723,8 @@ fn broadcast(o: &Opts) -> Result<Report, String> {
             hist.clear();
             deliveries = 0;
             msgs_done = 0;
+            wire_in = 0;
+            wire_out = 0;
             cpu = Cpu::now(o.server_pid);
         }
         if now >= end {
@@ -654,9 +750,17 @@ fn broadcast(o: &Opts) -> Result<Report, String> {
             let mut got = 0u64;
             let ok = if o.proto_ws {
                 let dec = &mut c.dec;
+                let win = &mut wire_in;
                 drain(&mut c.s, &mut buf, |chunk| {
+                    if measuring {
+                        *win += chunk.len() as u64;
+                    }
                     dec.feed(chunk, |f| {
-                        if f.fin && f.opcode == 1 && f.last == MARK && f.len >= size as u64 {
+                        if f.fin
+                            && f.opcode == 1
+                            && (!need_mark || f.last == MARK)
+                            && f.len >= counted
+                        {
                             got += 1;
                         }
                     })
@@ -703,6 +807,12 @@ fn broadcast(o: &Opts) -> Result<Report, String> {
     m.insert("deliveries".into(), json!(deliveries));
     m.insert("deliveries_per_s".into(), json!(deliveries as f64 / wall));
     m.insert("msgs_per_s".into(), json!(msgs_done as f64 / wall));
+    // Per delivered message: bytes in are per receiver, bytes out per message sent.
+    per_msg(&mut m, deliveries, 0, wire_in, scpu);
+    m.insert(
+        "wire_out_per_msg".into(),
+        json!(wire_out as f64 / msgs_done.max(1) as f64),
+    );
     m.insert("p50_us".into(), json!(hist.quantile(0.5) as f64 / 1e3));
     m.insert("p99_us".into(), json!(hist.quantile(0.99) as f64 / 1e3));
     m.insert("p999_us".into(), json!(hist.quantile(0.999) as f64 / 1e3));
@@ -714,13 +824,79 @@ fn broadcast(o: &Opts) -> Result<Report, String> {
     })
 }
 
+/// Wire bytes per message each way and server CPU microseconds per message.
+fn per_msg(
+    m: &mut serde_json::Map<String, serde_json::Value>,
+    msgs: u64,
+    wire_out: u64,
+    wire_in: u64,
+    scpu: Option<f64>,
+) {
+    let n = msgs.max(1) as f64;
+    m.insert("wire_out_per_msg".into(), json!(wire_out as f64 / n));
+    m.insert("wire_in_per_msg".into(), json!(wire_in as f64 / n));
+    m.insert(
+        "server_cpu_us_per_msg".into(),
+        json!(scpu.map(|c| c * 1e6 / n)),
+    );
+}
+
+/// Idle mode's `--touch`: every connection sends one message (compressed with `--deflate`) to
+/// an echo server and waits for it back, so state a server creates lazily on the first
+/// message (a zlib stream) is in the memory figure.
+fn touch_all(o: &Opts, poll: &mut Poll, conns: &mut [Conn]) -> Result<(), String> {
+    let frame = ws_frame(o, 1, &payload(o));
+    for (i, c) in conns.iter_mut().enumerate() {
+        if !c.send(&frame) {
+            return Err(format!("touch #{i}: send failed"));
+        }
+    }
+    let mut left = conns.len();
+    let mut events = Events::with_capacity(1024);
+    let mut buf = vec![0u8; 64 * 1024];
+    let deadline = Instant::now() + Duration::from_secs_f64(o.setup_timeout);
+    while left > 0 {
+        if Instant::now() > deadline {
+            return Err(format!("touch: {left} echoes missing"));
+        }
+        poll.poll(&mut events, Some(Duration::from_millis(50)))
+            .map_err(|e| e.to_string())?;
+        for ev in events.iter() {
+            let Some(c) = conns.get_mut(ev.token().0) else {
+                continue;
+            };
+            if ev.is_writable() && !c.flush() {
+                return Err("touch: write failed".into());
+            }
+            let (dec, recv) = (&mut c.dec, &mut c.recv);
+            let was = *recv;
+            if !drain(&mut c.s, &mut buf, |chunk| {
+                dec.feed(chunk, |f| {
+                    if f.fin && f.opcode == 1 {
+                        *recv += 1;
+                    }
+                })
+            }) {
+                return Err("touch: closed by server".into());
+            }
+            if was == 0 && *recv > 0 {
+                left -= 1;
+            }
+        }
+    }
+    Ok(())
+}
+
 fn idle(o: &Opts) -> Result<Report, String> {
     let pid = o.server_pid.ok_or("idle mode needs --server-pid")?;
     let before = rss_bytes(pid).ok_or("cannot read server VmRSS")?;
     let mut poll = Poll::new().map_err(|e| e.to_string())?;
     let t0 = Instant::now();
     let cpu = Cpu::now(o.server_pid);
-    let conns = open_all(o, &mut poll, o.conns, 0, o.window)?;
+    let mut conns = open_all(o, &mut poll, o.conns, 0, o.window)?;
+    if o.touch {
+        touch_all(o, &mut poll, &mut conns)?;
+    }
     let setup = t0.elapsed().as_secs_f64();
     let (_, scpu, _) = cpu.since(o.server_pid);
     // Let the server finish whatever it does after the handshake, then measure.
@@ -736,6 +912,7 @@ fn idle(o: &Opts) -> Result<Report, String> {
     m.insert("setup_s".into(), json!(setup));
     m.insert("server_cpu_s".into(), json!(scpu));
     m.insert("src_ips".into(), json!(o.src_ips));
+    m.insert("touched".into(), json!(o.touch));
     drop(conns);
     Ok(Report {
         v: serde_json::Value::Object(m),
