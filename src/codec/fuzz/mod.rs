@@ -50,6 +50,7 @@ mod input;
 
 #[cfg(test)]
 use gen::{limits, split, stream, Rng};
+#[cfg(feature = "fuzzing")]
 pub(crate) use input::differential;
 
 /// How a stream ended for one decoder.
