@@ -262,6 +262,9 @@ impl Conn {
                     ahead.restore(&std::mem::take(&mut ws.kept));
                     continue;
                 }
+                if ahead.drained() {
+                    return Progress::Idle;
+                }
                 match ahead.fill(&mut self.stream) {
                     Ok(0) => return Progress::Finished(CloseReason::Disconnected),
                     Ok(_) => {

@@ -49,6 +49,11 @@ impl Stream {
         }
     }
 
+    /// Plain TCP (ws://): a short read means the socket is drained (see `read_ahead.rs`).
+    pub(crate) fn is_plain(&self) -> bool {
+        matches!(self, Stream::Plain(_))
+    }
+
     /// The TCP socket, to register with the poll.
     pub(crate) fn tcp(&mut self) -> &mut TcpStream {
         match self {
