@@ -130,17 +130,27 @@ pub(super) struct Publisher {
 impl Publisher {
     pub(super) fn run(self) {
         let mut backoff = BACKOFF_MIN;
+        // A batch that failed on a connection Redis had already closed (a restart noticed first
+        // by the subscriber): sent again once, on the next connection, rather than lost.
+        let mut pending: Option<redis::Pipeline> = None;
         while !self.stop.load(Ordering::Acquire) {
             let err = match self.link.connect() {
                 Ok(mut conn) => {
                     self.link.connected(PUBLISHER);
                     backoff = BACKOFF_MIN;
-                    match self.serve(&mut conn) {
+                    let retried = match pending.take() {
+                        Some(pipe) => pipe.query::<()>(&mut conn),
+                        None => Ok(()),
+                    };
+                    match retried.and_then(|()| self.serve(&mut conn, &mut pending)) {
                         Ok(()) => return,
                         Err(err) => err,
                     }
                 }
-                Err(err) => err,
+                Err(err) => {
+                    pending = None;
+                    err
+                }
             };
             self.link.failed(PUBLISHER, &err);
             // What is published during an outage is lost, as Redis pub/sub would lose it.
@@ -158,8 +168,13 @@ impl Publisher {
         }
     }
 
-    /// Publishes until the connection fails (`Err`) or the bridge is dropped or stopped (`Ok`).
-    fn serve(&self, conn: &mut redis::Connection) -> redis::RedisResult<()> {
+    /// Publishes until the connection fails (`Err`, the batch it failed on left in `failed`) or
+    /// the bridge is dropped or stopped (`Ok`).
+    fn serve(
+        &self,
+        conn: &mut redis::Connection,
+        failed: &mut Option<redis::Pipeline>,
+    ) -> redis::RedisResult<()> {
         loop {
             let first = match self.inbox.recv_timeout(TICK) {
                 Ok(payload) => payload,
@@ -188,7 +203,13 @@ impl Publisher {
             }
             match pipe.query::<()>(conn) {
                 Ok(()) => {}
-                Err(err) if is_fatal(&err) => return Err(err),
+                Err(err) if is_fatal(&err) => {
+                    // A timeout leaves it unknown whether Redis took the batch: not sent twice.
+                    if !err.is_timeout() {
+                        *failed = Some(pipe);
+                    }
+                    return Err(err);
+                }
                 Err(err) => warn!("redis: PUBLISH failed: {}", brief(&err)),
             }
         }
