@@ -109,13 +109,13 @@ impl Head {
 }
 
 /// Appends `src` to `out`, unmasked with `key` starting `phase` bytes into the key (RFC 6455,
-/// 5.3): eight bytes at a time, then the rest byte by byte.
+/// 5.3): copied, then unmasked in place eight bytes at a time (a loop the compiler vectorises),
+/// then the rest byte by byte.
 pub(crate) fn unmask_into(out: &mut Vec<u8>, src: &[u8], key: [u8; 4], phase: usize) {
-    let key = {
-        let mut k = key;
-        k.rotate_left(phase & 3);
-        k
-    };
+    // The key as it stands `phase` bytes in: byte i of the turned key is key[(phase + i) % 4].
+    // Little-endian order puts key[0] in the low byte, so turning right by whole bytes does it
+    // (in two instructions, where rotating the array took ~17).
+    let key = (u32::from_le_bytes(key).rotate_right(8 * (phase & 3) as u32)).to_le_bytes();
     let start = out.len();
     out.extend_from_slice(src);
     let dst = &mut out[start..];

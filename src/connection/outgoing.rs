@@ -83,8 +83,10 @@ impl Conn {
             return Progress::Idle;
         }
         #[cfg(feature = "deflate")]
-        if let Some(progress) = self.send_compressed(&message, pool, limit) {
-            return progress;
+        if self.deflating() {
+            if let Some(progress) = self.send_compressed(&message, pool, limit) {
+                return progress;
+            }
         }
         #[cfg(not(feature = "deflate"))]
         let _ = pool;
@@ -109,8 +111,10 @@ impl Conn {
             return self.send(broadcast.message.clone(), pool);
         }
         #[cfg(feature = "deflate")]
-        if let Some(progress) = self.send_broadcast_compressed(broadcast, pool, limit) {
-            return progress;
+        if self.deflating() {
+            if let Some(progress) = self.send_broadcast_compressed(broadcast, pool, limit) {
+                return progress;
+            }
         }
         let frame = &broadcast.frame;
         if self.backlog() + frame.len() > limit {
@@ -118,6 +122,14 @@ impl Conn {
         }
         self.out.extend_from_slice(frame);
         Progress::Idle
+    }
+
+    /// Whether the client agreed permessage-deflate: checked here, inline, so that a client
+    /// without it pays one branch per send rather than a call.
+    #[cfg(feature = "deflate")]
+    #[inline]
+    fn deflating(&self) -> bool {
+        matches!(&self.phase, Phase::Open(ws) if ws.deflate.is_some())
     }
 
     /// Bytes queued for the client and not yet taken by the socket.

@@ -48,7 +48,7 @@ pub(crate) enum Action {
 /// The queue of actions a handler call produced.
 #[derive(Debug, Default)]
 pub(crate) struct Outbox {
-    pub(crate) actions: Vec<Action>,
+    pub(crate) actions: std::collections::VecDeque<Action>,
     next_timer: u64,
 }
 
@@ -190,12 +190,12 @@ impl<'a> Context<'a> {
     pub fn send_to(&mut self, client: ClientId, message: impl Into<Message>) {
         self.outbox
             .actions
-            .push(Action::Send(client, message.into()));
+            .push_back(Action::Send(client, message.into()));
     }
 
     /// Send a message to every connected client. The frame is shared, not copied per client.
     pub fn broadcast(&mut self, message: impl Into<Message>) {
-        self.outbox.actions.push(Action::Broadcast {
+        self.outbox.actions.push_back(Action::Broadcast {
             except: None,
             message: message.into(),
         });
@@ -203,7 +203,7 @@ impl<'a> Context<'a> {
 
     /// Send a message to every connected client but one.
     pub fn broadcast_except(&mut self, except: ClientId, message: impl Into<Message>) {
-        self.outbox.actions.push(Action::Broadcast {
+        self.outbox.actions.push_back(Action::Broadcast {
             except: Some(except),
             message: message.into(),
         });
@@ -233,7 +233,9 @@ impl<'a> Context<'a> {
     /// }
     /// ```
     pub fn send_fragment_to(&mut self, client: ClientId, fragment: Fragment) {
-        self.outbox.actions.push(Action::Fragment(client, fragment));
+        self.outbox
+            .actions
+            .push_back(Action::Fragment(client, fragment));
     }
 
     /// Close a client with a close code (1000 for a normal close; 4000-4999 are free for
@@ -247,7 +249,7 @@ impl<'a> Context<'a> {
         }
         self.outbox
             .actions
-            .push(Action::Close(client, code, reason[..end].to_owned()));
+            .push_back(Action::Close(client, code, reason[..end].to_owned()));
     }
 
     /// The clients connected now (handshake done, not yet closed), in no particular order.
@@ -328,7 +330,7 @@ impl<'a> Context<'a> {
         self.outbox.next_timer += 1;
         let id = TimerId(self.outbox.next_timer);
         if let Some(at) = Instant::now().checked_add(after) {
-            self.outbox.actions.push(Action::SetTimer(id, at));
+            self.outbox.actions.push_back(Action::SetTimer(id, at));
         }
         id
     }
@@ -380,13 +382,13 @@ impl<'a> Context<'a> {
     /// }
     /// ```
     pub fn cancel_timer(&mut self, timer: TimerId) {
-        self.outbox.actions.push(Action::CancelTimer(timer));
+        self.outbox.actions.push_back(Action::CancelTimer(timer));
     }
 
     /// Stop the server gracefully: every client is sent 1001 (going away), and
     /// [`Server::run`](crate::Server::run) returns once they are closed or after a second.
     pub fn stop(&mut self) {
-        self.outbox.actions.push(Action::Stop);
+        self.outbox.actions.push_back(Action::Stop);
     }
 
     fn open_conn(&self, client: ClientId) -> Option<&Conn> {

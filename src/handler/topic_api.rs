@@ -67,7 +67,7 @@ impl Context<'_> {
         if topic.len() > MAX_TOPIC_LEN {
             return;
         }
-        self.outbox.actions.push(Action::Publish {
+        self.outbox.actions.push_back(Action::Publish {
             topic: TopicName::from(topic),
             except,
             message,
@@ -113,7 +113,7 @@ impl ClientContext<'_> {
         if change == Change::FirstMember {
             self.outbox
                 .actions
-                .push(Action::Hosting(TopicName::from(topic), true));
+                .push_back(Action::Hosting(TopicName::from(topic), true));
         }
         change != Change::None
     }
@@ -126,7 +126,7 @@ impl ClientContext<'_> {
         if change == Change::LastMember {
             self.outbox
                 .actions
-                .push(Action::Hosting(TopicName::from(topic), false));
+                .push_back(Action::Hosting(TopicName::from(topic), false));
         }
         change != Change::None
     }

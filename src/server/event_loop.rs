@@ -310,7 +310,7 @@ impl<H: Handler> EventLoop<H> {
 
     fn take_commands(&mut self) {
         while let Ok(action) = self.inbox.commands.try_recv() {
-            self.outbox.actions.push(action);
+            self.outbox.actions.push_back(action);
         }
         self.apply_outbox();
         if self.inbox.stop_requested() {

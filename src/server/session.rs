@@ -2,8 +2,8 @@
 //! and the handshake request, beside the connection slab, indexed by the same slot.
 //!
 //! Kept apart from `Conn` so that the connection (and the codec under it) need not be generic
-//! over the handler. A handler call takes the session out of its slot and puts it back after,
-//! so the state is `&mut` while the context borrows the slab: no `RefCell`.
+//! over the handler. A handler call borrows the session in its slot while the context borrows the
+//! slab and the outbox (other fields of the loop), so the state is `&mut`: no `RefCell`.
 //!
 //! The request is kept as its head's bytes, parsed again only when a handler asks for it
 //! ([`ClientContext::request`](crate::ClientContext::request)) and dropped after that call: a
@@ -77,6 +77,12 @@ impl<S> Sessions<S> {
     /// Takes the session out of `slot` (for a handler call, or for good).
     pub(crate) fn take(&mut self, slot: usize) -> Option<Session<S>> {
         self.slots.get_mut(slot).and_then(Option::take)
+    }
+
+    /// The session of `slot`, in place (for a handler call).
+    #[inline]
+    pub(crate) fn get_mut(&mut self, slot: usize) -> Option<&mut Session<S>> {
+        self.slots.get_mut(slot).and_then(Option::as_mut)
     }
 
     /// Puts a session taken with [`take`](Self::take) back.
