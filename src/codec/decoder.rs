@@ -41,8 +41,9 @@ pub(crate) struct Decoder {
     /// The text message's bytes checked as UTF-8 so far (the rest may end inside a character).
     checked: usize,
     message: Vec<u8>,
-    /// The payload of a control frame that arrived in pieces (at most 125 bytes).
-    control: Vec<u8>,
+    /// The payload of the control frame being read (at most 125 bytes). Boxed: 8 bytes in every
+    /// idle connection's state instead of a vector's 24, for frames that come a few per minute.
+    control: Option<Box<Vec<u8>>>,
 }
 
 impl Decoder {
@@ -83,7 +84,8 @@ impl Decoder {
             self.left -= take as u64;
             let done = self.left == 0;
             if self.frame_op & 0x8 != 0 {
-                head::unmask_into(&mut self.control, chunk, self.key, self.phase.into());
+                let control = self.control.get_or_insert_with(Box::default);
+                head::unmask_into(control, chunk, self.key, self.phase.into());
             } else {
                 if self.message.is_empty() && done && self.frame_fin {
                     // A whole message in one piece: allocate exactly its size.
@@ -170,7 +172,7 @@ impl Decoder {
                 self.checked = 0;
             }
         } else {
-            self.control = Vec::with_capacity(head.len as usize);
+            self.control = Some(Box::new(Vec::with_capacity(head.len as usize)));
         }
         self.in_frame = true;
         self.frame_fin = head.fin;
@@ -195,6 +197,14 @@ impl Decoder {
         Ok(())
     }
 
+    /// The control frame's payload, read whole.
+    fn take_control(&mut self) -> Vec<u8> {
+        self.control
+            .take()
+            .map(|control| *control)
+            .unwrap_or_default()
+    }
+
     /// A frame's payload is all in: an event if it ended a message or was a control frame.
     fn end_frame(
         &mut self,
@@ -202,10 +212,10 @@ impl Decoder {
         inflate: &mut Option<&mut dyn Inflate>,
     ) -> Result<Option<Event>, Failure> {
         match self.frame_op {
-            opcode::PING => Ok(Some(Event::Ping(std::mem::take(&mut self.control)))),
-            opcode::PONG => Ok(Some(Event::Pong(std::mem::take(&mut self.control)))),
+            opcode::PING => Ok(Some(Event::Ping(self.take_control()))),
+            opcode::PONG => Ok(Some(Event::Pong(self.take_control()))),
             opcode::CLOSE => {
-                let payload = std::mem::take(&mut self.control);
+                let payload = self.take_control();
                 Ok(Some(Event::Close(close::parse(&payload)?)))
             }
             _ if !self.frame_fin => Ok(None),

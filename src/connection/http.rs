@@ -121,6 +121,38 @@ pub(crate) fn plain_http(request: &Request, serve_page: bool) -> Vec<u8> {
 }
 
 /// Parses a request head that [`parse`] accepted before (a kept handshake request).
+/// Header lines that only serve the upgrade: dropped from the head a connection keeps.
+const HANDSHAKE_ONLY: [&[u8]; 5] = [
+    b"upgrade",
+    b"connection",
+    b"sec-websocket-key",
+    b"sec-websocket-version",
+    b"sec-websocket-extensions",
+];
+
+/// The request head an open connection keeps: the head as received, without the header lines
+/// that only served the upgrade ([`HANDSHAKE_ONLY`]; the subprotocol and extensions agreed are
+/// kept apart). The head was parsed whole at the handshake (httparse refuses folded lines), so
+/// each header is one `name: value` line.
+pub(crate) fn kept_head(head: &[u8]) -> Box<[u8]> {
+    let mut kept = Vec::with_capacity(head.len());
+    let mut lines = head.split_inclusive(|&b| b == b'\n');
+    if let Some(request_line) = lines.next() {
+        kept.extend_from_slice(request_line);
+    }
+    for line in lines {
+        let name = line.split(|&b| b == b':').next().unwrap_or_default();
+        let handshake_only = line.contains(&b':')
+            && HANDSHAKE_ONLY
+                .iter()
+                .any(|only| name.trim_ascii().eq_ignore_ascii_case(only));
+        if !handshake_only {
+            kept.extend_from_slice(line);
+        }
+    }
+    kept.into_boxed_slice()
+}
+
 pub(crate) fn reparse(head: &[u8]) -> Option<http::Request<()>> {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut headers);

@@ -94,10 +94,10 @@ pub(crate) struct Ws {
     pub(crate) deflate: Option<Box<crate::deflate::DeflateSession>>,
     /// Bytes read and not yet decoded: those that came with the handshake, or those left in the
     /// shared buffer when reading stopped early (see [`Conn::keep_unread`]).
-    pub(crate) kept: Vec<u8>,
+    pub(crate) kept: Box<[u8]>,
     /// The payload of the latest ping not answered yet. RFC 6455 5.5.3 lets an endpoint answer
     /// only the most recent of several pings, so a burst of pings costs one pong.
-    pub(crate) pong: Option<Vec<u8>>,
+    pub(crate) pong: Option<Box<[u8]>>,
     /// Where the last pong queued in `out` ends; while the socket has not taken it, the next pong
     /// waits here instead of piling up behind a client that does not read.
     pub(crate) pong_end: usize,
@@ -328,7 +328,7 @@ impl Conn {
             Event::Binary(bytes) => Progress::Message(Message::Binary(bytes.into())),
             Event::Ping(payload) => {
                 if let Phase::Open(ws) = &mut self.phase {
-                    ws.pong = Some(payload);
+                    ws.pong = Some(payload.into_boxed_slice());
                 }
                 match self.queue_pong() {
                     Progress::Idle => Progress::Continue,
@@ -380,7 +380,7 @@ impl Conn {
         if let Phase::Open(ws) | Phase::Closing(ws) = &mut self.phase {
             // `kept` is empty here: it goes back into the buffer before the socket is read.
             if !ahead.unread().is_empty() {
-                ws.kept = ahead.unread().to_vec();
+                ws.kept = ahead.unread().into();
                 ahead.clear();
             }
         }
@@ -401,6 +401,6 @@ mod tests {
         let ws = std::mem::size_of::<super::Ws>();
         let deflate = if cfg!(feature = "deflate") { 8 } else { 0 };
         assert!(conn <= 136, "{conn}");
-        assert!(ws <= 160 + deflate, "{ws}");
+        assert!(ws <= 128 + deflate, "{ws}");
     }
 }

@@ -398,7 +398,7 @@ impl Conn {
                         .get::<crate::deflate::DeflateParams>()
                         .map(|params| Box::new(crate::deflate::DeflateSession::new(*params))),
                     decoder: Decoder::default(),
-                    kept: leftover,
+                    kept: leftover.into_boxed_slice(),
                     pong: None,
                     pong_end: 0,
                     backlog_limit: ws_config.max_write_buffer_size,

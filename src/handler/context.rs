@@ -427,7 +427,7 @@ impl fmt::Debug for ClientContext<'_> {
         f.debug_struct("ClientContext")
             .field("id", &self.id)
             .field("peer", &self.peer)
-            .field("path", &self.request.get().path())
+            .field("path", &self.request.get(self.peer).path())
             .finish_non_exhaustive()
     }
 }
@@ -454,8 +454,14 @@ impl<'a> ClientContext<'a> {
     /// first time an event asks (a microsecond or two for a browser's request), which keeps an
     /// idle connection small: read what you need in `on_open` (into the connection's
     /// [`State`](crate::Handler::State)) rather than on every message.
+    ///
+    /// `on_open` sees every header of the handshake. Later events see the request without the
+    /// headers that only served the upgrade, which is over (`Upgrade`, `Connection`,
+    /// `Sec-WebSocket-Key`, `Sec-WebSocket-Version`, `Sec-WebSocket-Extensions`): about 110 of
+    /// an idle connection's bytes. What they settled stays readable as
+    /// [`Request::protocol`] and [`Request::extensions`].
     pub fn request(&self) -> &Request {
-        self.request.get()
+        self.request.get(self.peer)
     }
 
     /// The id of the client this event is about.

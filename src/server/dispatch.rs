@@ -122,7 +122,7 @@ impl<H: Handler> EventLoop<H> {
                             http::upgrade_response(response, protocol.as_deref(), &headers);
                         request.protocol = protocol;
                         let leftover = buf.split_off(head_len);
-                        self.sessions.insert(slot, state, buf);
+                        self.sessions.insert(slot, state, &buf[..head_len]);
                         (bytes, upgrade(leftover, request))
                     }
                     Decision::Reject {
@@ -168,20 +168,18 @@ impl<H: Handler> EventLoop<H> {
         let Some(session) = self.sessions.get_mut(id.slot()) else {
             return;
         };
-        if let Some(request) = &session.request {
-            let ctx = Context::new(
-                &self.conns,
-                &mut self.outbox,
-                &self.stats,
-                &self.flow.stats,
-                &mut self.topics,
-            );
-            let mut ctx = ClientContext::new(ctx, id, peer, request);
-            let handler = &mut self.handler;
-            let state = &mut session.state;
-            if guard(method, peer, || f(handler, &mut ctx, state)).is_none() {
-                ctx.disconnect(1011, "internal error");
-            }
+        let (request, state) = session.parts();
+        let ctx = Context::new(
+            &self.conns,
+            &mut self.outbox,
+            &self.stats,
+            &self.flow.stats,
+            &mut self.topics,
+        );
+        let mut ctx = ClientContext::new(ctx, id, peer, request);
+        let handler = &mut self.handler;
+        if guard(method, peer, || f(handler, &mut ctx, state)).is_none() {
+            ctx.disconnect(1011, "internal error");
         }
         session.forget_parsed();
     }
@@ -195,21 +193,19 @@ impl<H: Handler> EventLoop<H> {
         let Some(session) = self.sessions.take(id.slot()) else {
             return;
         };
-        if let Some(request) = session.request {
-            let ctx = Context::new(
-                &self.conns,
-                &mut self.outbox,
-                &self.stats,
-                &self.flow.stats,
-                &mut self.topics,
-            );
-            let mut ctx = ClientContext::new(ctx, id, peer, &request);
-            let handler = &mut self.handler;
-            let state = session.state;
-            guard("on_close", peer, || {
-                handler.on_close(&mut ctx, state, reason)
-            });
-        }
+        let (request, state) = session.into_parts();
+        let ctx = Context::new(
+            &self.conns,
+            &mut self.outbox,
+            &self.stats,
+            &self.flow.stats,
+            &mut self.topics,
+        );
+        let mut ctx = ClientContext::new(ctx, id, peer, &request);
+        let handler = &mut self.handler;
+        guard("on_close", peer, || {
+            handler.on_close(&mut ctx, state, reason)
+        });
     }
 
     pub(crate) fn call_timer(&mut self, timer: TimerId) {

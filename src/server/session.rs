@@ -12,40 +12,42 @@
 
 use std::cell::OnceCell;
 
+use crate::connection::http;
 use crate::handler::kept_request::KeptRequest;
 use crate::request::Request;
 
 /// One connection's handler state and request.
 pub(crate) struct Session<S> {
-    pub(crate) state: S,
-    /// The handshake request's head, until the connection opens.
-    head: Option<Box<[u8]>>,
-    /// The request, once the connection is open.
-    pub(crate) request: Option<Box<KeptRequest>>,
+    state: S,
+    /// The handshake request, kept from the upgrade. Handler calls about a client come only
+    /// once it is open (`on_open` first), so no flag says so: the slot stays 8 bytes smaller.
+    kept: KeptRequest,
 }
 
 impl<S> Session<S> {
-    /// The connection has opened: keep its request (already parsed for `on_open`).
-    pub(crate) fn open(&mut self, mut request: Box<Request>) {
-        let head = self.head.take().unwrap_or_default();
-        let kept = KeptRequest {
-            head,
-            peer: request.peer,
-            protocol: request.protocol.take(),
-            extensions: request.extensions.take(),
-            parsed: OnceCell::new(),
-        };
-        request.protocol.clone_from(&kept.protocol);
-        request.extensions.clone_from(&kept.extensions);
-        let _ = kept.parsed.set(request);
-        self.request = Some(Box::new(kept));
+    /// The connection has opened: keep what the handshake settled, and the request already
+    /// parsed for `on_open`.
+    pub(crate) fn open(&mut self, request: Box<Request>) {
+        self.kept.protocol = request.protocol.clone().map(String::into_boxed_str);
+        self.kept.extensions = request.extensions.clone().map(String::into_boxed_str);
+        // The one `on_open` gets has every header of the handshake; later ones are parsed from
+        // the kept head.
+        let _ = self.kept.parsed.set(request);
+    }
+
+    /// The request and the state, for a handler call.
+    pub(crate) fn parts(&mut self) -> (&KeptRequest, &mut S) {
+        (&self.kept, &mut self.state)
+    }
+
+    /// The same, for the last call (`on_close`), which takes the state.
+    pub(crate) fn into_parts(self) -> (KeptRequest, S) {
+        (self.kept, self.state)
     }
 
     /// After a handler call: drop the parsed request, keep the head.
     pub(crate) fn forget_parsed(&mut self) {
-        if let Some(kept) = &mut self.request {
-            kept.parsed.take();
-        }
+        self.kept.parsed.take();
     }
 }
 
@@ -63,14 +65,18 @@ impl<S> Default for Sessions<S> {
 impl<S> Sessions<S> {
     /// Starts the session of the connection in `slot` (replacing any left there), with its
     /// handshake request's head.
-    pub(crate) fn insert(&mut self, slot: usize, state: S, head: Vec<u8>) {
+    pub(crate) fn insert(&mut self, slot: usize, state: S, head: &[u8]) {
         if self.slots.len() <= slot {
             self.slots.resize_with(slot + 1, || None);
         }
         self.slots[slot] = Some(Session {
             state,
-            head: Some(head.into_boxed_slice()),
-            request: None,
+            kept: KeptRequest {
+                head: http::kept_head(head),
+                protocol: None,
+                extensions: None,
+                parsed: OnceCell::new(),
+            },
         });
     }
 
