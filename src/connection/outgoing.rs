@@ -132,33 +132,6 @@ impl Conn {
         matches!(&self.phase, Phase::Open(ws) if ws.deflate.is_some())
     }
 
-    /// Appends a broadcast's plain frame when that is all there is to do: the client is open,
-    /// did not agree permessage-deflate, has no fragmented message open, and its backlog stays
-    /// within `drop_above` before and within the high-water mark and the limit after. `false`
-    /// (nothing done) otherwise: [`send_encoded`](Self::send_encoded) and flow control decide.
-    #[inline]
-    pub(crate) fn append_broadcast(
-        &mut self,
-        broadcast: &Broadcast<'_>,
-        drop_above: usize,
-        high: usize,
-    ) -> bool {
-        let Phase::Open(ws) = &self.phase else {
-            return false;
-        };
-        #[cfg(feature = "deflate")]
-        if ws.deflate.is_some() {
-            return false;
-        }
-        let backlog = self.backlog();
-        let after = backlog + broadcast.frame.len();
-        if self.held.is_some() || backlog > drop_above || after > high || after > ws.backlog_limit {
-            return false;
-        }
-        self.out.extend_from_slice(&broadcast.frame);
-        true
-    }
-
     /// Bytes queued for the client and not yet taken by the socket.
     pub(crate) fn backlog(&self) -> usize {
         self.out.len() - self.out_sent

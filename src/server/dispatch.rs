@@ -345,27 +345,10 @@ impl<H: Handler> EventLoop<H> {
         // Server frames are not masked: one encoding serves every receiver (one per window
         // size for those that agreed permessage-deflate without context takeover).
         let mut frame = Broadcast::new(message);
-        let (drop_above, high) = (self.flow.drop_above, self.flow.high);
-        let len = message.len() as u64;
         for &id in recipients {
-            let Some(conn) = self.conns.get_mut(id.slot()) else {
-                continue;
-            };
-            if conn.generation != id.generation || !conn.is_open() {
-                continue;
+            if self.conn(id).is_some_and(|conn| conn.is_open()) {
+                self.send_frame_to_slot(id.slot(), &mut frame);
             }
-            // The common case inline: the frame fits below every mark, so there is nothing for
-            // flow control to do but count it (about half the instructions per delivery).
-            if conn.append_broadcast(&frame, drop_above, high) {
-                self.stats.messages_out += 1;
-                self.stats.bytes_out += len;
-                if !conn.dirty {
-                    conn.dirty = true;
-                    self.to_flush.push(id.slot());
-                }
-                continue;
-            }
-            self.send_frame_to_slot(id.slot(), &mut frame);
         }
     }
 
