@@ -91,6 +91,45 @@ fn a_message_sent_through_the_handle_reaches_its_client_at_once() {
     assert!(p99 < Duration::from_millis(20), "p99 {p99:?} (p50 {p50:?})");
 }
 
+/// Sends from several threads coalesce their wake-ups (one per loop turn, not one per command):
+/// none may be left in the queue without a wake-up on its way, in particular the last one.
+#[test]
+fn sends_queued_while_a_wake_up_is_pending_all_arrive_in_order() {
+    let registry = Registry::default();
+    let server = TestServer::start(registry.clone(), Config::default());
+    let mut client = connect(server.addr);
+    let id = registry.wait_for(1)[0];
+
+    const THREADS: usize = 4;
+    const EACH: usize = 2_500;
+    let senders: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let handle = server.handle.clone();
+            std::thread::spawn(move || {
+                for i in 0..EACH {
+                    let text = format!("{t} {i}");
+                    // A full queue is refused, never blocks: wait for the loop to drain it.
+                    while let Err(Error::QueueFull) = handle.send(id, text.as_str()) {
+                        std::thread::yield_now();
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut next = [0usize; THREADS];
+    for _ in 0..THREADS * EACH {
+        let text = recv_text(&mut client);
+        let (t, i) = text.split_once(' ').expect("a numbered message");
+        let (t, i): (usize, usize) = (t.parse().unwrap(), i.parse().unwrap());
+        assert_eq!(i, next[t], "thread {t}'s messages out of order");
+        next[t] += 1;
+    }
+    for sender in senders {
+        sender.join().unwrap();
+    }
+    assert_eq!(next, [EACH; THREADS]);
+}
+
 #[test]
 fn the_handle_sends_broadcasts_and_closes() {
     let registry = Registry::default();

@@ -52,7 +52,8 @@ pub trait Broker: Send + Sync {
 /// a [`Broker`], to every other instance. The handler sends to its own loop's clients itself, as
 /// usual, through its context.
 ///
-/// No lock is taken: each other loop costs a push onto its bounded command queue and a wake-up.
+/// No lock is taken: each other loop costs a push onto its bounded command queue and, when no
+/// wake-up of that loop is already pending, one.
 /// When a loop's queue is full the message is dropped for that loop, and a warning is logged
 /// once.
 ///

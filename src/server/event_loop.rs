@@ -309,6 +309,7 @@ impl<H: Handler> EventLoop<H> {
     }
 
     fn take_commands(&mut self) {
+        self.inbox.begin_taking();
         while let Ok(action) = self.inbox.commands.try_recv() {
             self.outbox.actions.push_back(action);
         }
