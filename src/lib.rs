@@ -41,9 +41,10 @@
 //!
 //! - The loop accepts, reads and writes without ever blocking; edge-triggered, it drains every
 //!   socket until it would block. A handshake in progress is resumed on the next event.
-//! - Handler methods never touch a socket. What they queue through their [`Context`] (send to
-//!   one, to all, to all but one, close) is applied after they return, and each connection's
-//!   output is written once per batch of events.
+//! - Handler methods never touch a socket. What they ask through their [`Context`] (send to
+//!   one, to all, to all but one, close) takes effect in order, a send at once into the client's
+//!   outgoing buffer when nothing queued stands before it, the rest after they return; each
+//!   connection's output is written to its socket once per batch of events.
 //! - [`ClientId`]s carry a generation, so a message for a client that has left never reaches a
 //!   newer client in its slot.
 //! - [`Handler::on_close`] is called exactly once for each [`Handler::on_open`], whatever ended

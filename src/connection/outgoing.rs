@@ -51,6 +51,13 @@ impl<'m> Broadcast<'m> {
     }
 }
 
+impl Broadcast<'_> {
+    /// The plain (uncompressed) frame.
+    pub(crate) fn frame(&self) -> &[u8] {
+        &self.frame
+    }
+}
+
 pub(crate) fn data_opcode(message: &Message) -> u8 {
     if message.is_text() {
         opcode::TEXT
@@ -122,6 +129,43 @@ impl Conn {
         }
         self.out.extend_from_slice(frame);
         Progress::Idle
+    }
+
+    /// Whether frames already encoded without compression can be appended as they are: the
+    /// connection is open, no fragmented message is being sent, no permessage-deflate.
+    pub(crate) fn takes_plain_frames(&self) -> bool {
+        match &self.phase {
+            #[cfg(feature = "deflate")]
+            Phase::Open(ws) => self.held.is_none() && ws.deflate.is_none(),
+            #[cfg(not(feature = "deflate"))]
+            Phase::Open(_) => self.held.is_none(),
+            _ => false,
+        }
+    }
+
+    /// Queues plain frames already encoded (a batch of broadcasts, see
+    /// [`takes_plain_frames`](Self::takes_plain_frames)): all of them, or, past the backlog
+    /// limit, none and the close.
+    pub(crate) fn send_frames(&mut self, frames: &[u8]) -> Progress {
+        let Some(limit) = self.open_limit() else {
+            return Progress::Idle;
+        };
+        if self.backlog() + frames.len() > limit {
+            return self.overflow();
+        }
+        self.out.extend_from_slice(frames);
+        Progress::Idle
+    }
+
+    /// Queues a message now if it can go as it is (see
+    /// [`takes_plain_frames`](Self::takes_plain_frames)) and leaves the backlog at most `high`
+    /// (below the backlog limit, which `Config` checks); `false`, with nothing done, otherwise.
+    pub(crate) fn send_now(&mut self, message: &Message, high: usize) -> bool {
+        if !self.takes_plain_frames() || self.backlog() + message.len() + MAX_HEAD > high {
+            return false;
+        }
+        codec::encode_message(&mut self.out, data_opcode(message), message.as_bytes());
+        true
     }
 
     /// Whether the client agreed permessage-deflate: checked here, inline, so that a client

@@ -1,4 +1,5 @@
-//! What a handler can do: queue sends, closes and timers for the loop to apply.
+//! What a handler can do: sends (made at once into a client's outgoing buffer when nothing stands
+//! before them, else queued), closes and timers, which the loop applies after the call.
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -17,12 +18,26 @@ use crate::request::Request;
 use crate::stats::FlowStats;
 use crate::stats::Stats;
 
+impl Outbox {
+    /// Whether the loop may read on before applying the queue, to deliver a run of broadcasts
+    /// as one batch: the latest action is a broadcast or a publish and no close or stop is
+    /// queued. Anything else is applied at once (holding sends back only costs memory).
+    pub(crate) fn may_wait(&self) -> bool {
+        !self.urgent
+            && matches!(
+                self.actions.back(),
+                Some(Action::Broadcast { .. } | Action::Publish { .. })
+            )
+    }
+}
+
 /// One thing a handler asked for, applied by the loop after the handler returns.
 #[derive(Debug)]
 pub(crate) enum Action {
     Send(ClientId, Message),
     /// Recipients are every open client but `except`, fixed when the outbox is applied, which is
-    /// right after the handler returns and before any other event is looked at.
+    /// right after the handler returns (after its calls for the messages of one read, see
+    /// `EventLoop::read`) and before any other event is looked at.
     Broadcast {
         except: Option<ClientId>,
         message: Message,
@@ -49,19 +64,33 @@ pub(crate) enum Action {
 #[derive(Debug, Default)]
 pub(crate) struct Outbox {
     pub(crate) actions: std::collections::VecDeque<Action>,
+    /// A close or a stop is queued: the loop applies the queue before reading on (it may hold
+    /// back data sends to batch them, never a close).
+    pub(crate) urgent: bool,
+    /// The loop is applying the queue: sends are queued, never made at once (see
+    /// `Context::send_now`).
+    pub(crate) applying: bool,
     next_timer: u64,
 }
 
 /// The loop-wide part of a handler's context: send to any client, broadcast, close, list clients,
 /// set timers, stop the server.
 ///
-/// Every call only queues; the loop applies the queue in order after the handler returns.
+/// Calls take effect in the order they are made, and no call touches a socket. A send is encoded
+/// into the client's outgoing buffer at once when nothing queued before it stands in its way;
+/// everything else is queued and applied by the loop after the handler returns (for the messages
+/// of one read, after the last of them, so that a run of broadcasts goes out as one batch).
+/// Sockets are written after that.
 pub struct Context<'a> {
-    pub(crate) conns: &'a Slab<Conn>,
+    pub(crate) conns: &'a mut Slab<Conn>,
     pub(crate) outbox: &'a mut Outbox,
-    pub(crate) stats: &'a Stats,
+    pub(crate) stats: &'a mut Stats,
     pub(crate) flow: &'a FlowStats,
     pub(crate) topics: &'a mut Topics,
+    /// The loop's list of connections to flush (a send made at once joins it).
+    pub(crate) to_flush: &'a mut Vec<usize>,
+    /// The high-water mark: a send made at once never takes a client past it.
+    pub(crate) high: usize,
 }
 
 impl fmt::Debug for Context<'_> {
@@ -74,25 +103,9 @@ impl fmt::Debug for Context<'_> {
 }
 
 impl<'a> Context<'a> {
-    pub(crate) fn new(
-        conns: &'a Slab<Conn>,
-        outbox: &'a mut Outbox,
-        stats: &'a Stats,
-        flow: &'a FlowStats,
-        topics: &'a mut Topics,
-    ) -> Self {
-        Context {
-            conns,
-            outbox,
-            stats,
-            flow,
-            topics,
-        }
-    }
-
     /// Bytes queued for a client and not yet taken by its socket: frames waiting in the server
-    /// plus, estimated, the messages this handler call has queued for it so far (sends, pieces
-    /// and broadcasts are applied after the call returns; each counts its payload plus a
+    /// (a send made at once among them) plus, estimated, the messages still queued for it (sends,
+    /// pieces and broadcasts the loop applies after the call; each counts its payload plus a
     /// 10-byte header). 0 for a client that has gone. Like `bufferedAmount` in browsers and
     /// uWebSockets' `getBufferedAmount()`: a handler that streams can send while this is low
     /// and continue in [`Handler::on_drain`](crate::Handler::on_drain). Counting this call's
@@ -188,9 +201,39 @@ impl<'a> Context<'a> {
 
     /// Send a message to one client. A client that has gone (or whose id is stale) is skipped.
     pub fn send_to(&mut self, client: ClientId, message: impl Into<Message>) {
-        self.outbox
-            .actions
-            .push_back(Action::Send(client, message.into()));
+        let message = message.into();
+        if !self.send_now(client, &message) {
+            self.outbox.actions.push_back(Action::Send(client, message));
+        }
+    }
+
+    /// Encodes a send into the client's outgoing buffer at once, when that is exactly what
+    /// applying it later would do: nothing is queued before it (so order holds), the loop is
+    /// not in the middle of applying a queue (whose later actions would then come after it),
+    /// and the client is open, plain (no permessage-deflate, no fragmented message being sent)
+    /// and stays under the high-water mark (so flow control has nothing to do). The echo's
+    /// path: no action queued, taken and matched per message.
+    fn send_now(&mut self, client: ClientId, message: &Message) -> bool {
+        if !self.outbox.actions.is_empty() || self.outbox.applying {
+            return false;
+        }
+        let Some(conn) = self
+            .conns
+            .get_mut(client.slot())
+            .filter(|conn| conn.generation == client.generation)
+        else {
+            return false;
+        };
+        if !conn.send_now(message, self.high) {
+            return false;
+        }
+        if !conn.dirty {
+            conn.dirty = true;
+            self.to_flush.push(client.slot());
+        }
+        self.stats.messages_out += 1;
+        self.stats.bytes_out += message.len() as u64;
+        true
     }
 
     /// Send a message to every connected client. The frame is shared, not copied per client.
@@ -250,6 +293,7 @@ impl<'a> Context<'a> {
         self.outbox
             .actions
             .push_back(Action::Close(client, code, reason[..end].to_owned()));
+        self.outbox.urgent = true;
     }
 
     /// The clients connected now (handshake done, not yet closed), in no particular order.
@@ -389,6 +433,7 @@ impl<'a> Context<'a> {
     /// [`Server::run`](crate::Server::run) returns once they are closed or after a second.
     pub fn stop(&mut self) {
         self.outbox.actions.push_back(Action::Stop);
+        self.outbox.urgent = true;
     }
 
     fn open_conn(&self, client: ClientId) -> Option<&Conn> {

@@ -17,8 +17,10 @@ use crate::response::{Decision, HttpResponse};
 /// every client's events on the server's one thread.
 ///
 /// Each method gets a context through which it sends to the client the event is about, to any
-/// client by id, to all, or to all but one, and closes clients. Sends only queue: the loop writes
-/// them after the method returns. No method touches a socket, so none can block the server.
+/// client by id, to all, or to all but one, and closes clients. What a method asks takes effect in
+/// order: a send into the client's outgoing buffer, everything else after the method returns;
+/// the loop writes to the sockets after that. No method touches a socket, so none can block the
+/// server.
 ///
 /// Each connection also has a [`State`](Handler::State) of the handler's choosing, kept by the
 /// server beside the connection: made (with `Default`) when its handshake request arrives,

@@ -21,6 +21,21 @@ use crate::response::Decision;
 use crate::server::event_loop::EventLoop;
 use crate::server::timer::Due;
 
+/// The handler's context, borrowing the loop's fields apart from the handler.
+macro_rules! context {
+    ($loop:expr) => {
+        Context {
+            conns: &mut $loop.conns,
+            outbox: &mut $loop.outbox,
+            stats: &mut $loop.stats,
+            flow: &$loop.flow.stats,
+            topics: &mut $loop.topics,
+            to_flush: &mut $loop.to_flush,
+            high: $loop.flow.high,
+        }
+    };
+}
+
 impl<H: Handler> EventLoop<H> {
     /// Acts on one report of a connection; returns whether the connection still exists. The
     /// caller applies the outbox afterwards (never this function: applying it can close
@@ -82,13 +97,7 @@ impl<H: Handler> EventLoop<H> {
             Step::Respond(bytes) => (bytes, Then::Close),
             Step::Http(request) => {
                 let request = Request::new(*request, peer);
-                let mut ctx = Context::new(
-                    &self.conns,
-                    &mut self.outbox,
-                    &self.stats,
-                    &self.flow.stats,
-                    &mut self.topics,
-                );
+                let mut ctx = context!(self);
                 let head = request.method() == ::http::Method::HEAD;
                 let handler = &mut self.handler;
                 let bytes = match guard("on_http", peer, || handler.on_http(&mut ctx, &request)) {
@@ -169,13 +178,7 @@ impl<H: Handler> EventLoop<H> {
             return;
         };
         let (request, state) = session.parts();
-        let ctx = Context::new(
-            &self.conns,
-            &mut self.outbox,
-            &self.stats,
-            &self.flow.stats,
-            &mut self.topics,
-        );
+        let ctx = context!(self);
         let mut ctx = ClientContext::new(ctx, id, peer, request);
         let handler = &mut self.handler;
         if guard(method, peer, || f(handler, &mut ctx, state)).is_none() {
@@ -194,13 +197,7 @@ impl<H: Handler> EventLoop<H> {
             return;
         };
         let (request, state) = session.into_parts();
-        let ctx = Context::new(
-            &self.conns,
-            &mut self.outbox,
-            &self.stats,
-            &self.flow.stats,
-            &mut self.topics,
-        );
+        let ctx = context!(self);
         let mut ctx = ClientContext::new(ctx, id, peer, &request);
         let handler = &mut self.handler;
         guard("on_close", peer, || {
@@ -209,13 +206,7 @@ impl<H: Handler> EventLoop<H> {
     }
 
     pub(crate) fn call_timer(&mut self, timer: TimerId) {
-        let mut ctx = Context::new(
-            &self.conns,
-            &mut self.outbox,
-            &self.stats,
-            &self.flow.stats,
-            &mut self.topics,
-        );
+        let mut ctx = context!(self);
         let handler = &mut self.handler;
         if catch_unwind(AssertUnwindSafe(|| handler.on_timer(&mut ctx, timer))).is_err() {
             error!("the handler panicked in on_timer ({timer:?}); the server goes on");
@@ -225,10 +216,17 @@ impl<H: Handler> EventLoop<H> {
     /// Applies everything the handler queued, in order, including what the handler queues while
     /// this runs (an `on_close` caused by a send).
     pub(crate) fn apply_outbox(&mut self) {
+        self.outbox.urgent = false;
+        // Nested calls (an `on_close` a send caused, inside `apply`) leave the flag to the
+        // outermost.
+        let outermost = !std::mem::replace(&mut self.outbox.applying, true);
         // A queue: what an action queues (an `on_close` caused by a send) goes after the rest,
         // and the allocation is kept for the next handler call.
         while let Some(action) = self.outbox.actions.pop_front() {
             self.apply(action);
+        }
+        if outermost {
+            self.outbox.applying = false;
         }
     }
 
@@ -239,36 +237,14 @@ impl<H: Handler> EventLoop<H> {
                     self.send_to_slot(id.slot(), message);
                 }
             }
-            Action::Broadcast { except, message } => {
-                let recipients: Vec<ClientId> = self
-                    .conns
-                    .iter()
-                    .filter(|(_, conn)| conn.is_open())
-                    .map(|(slot, conn)| ClientId::new(slot, conn.generation))
-                    .filter(|&id| Some(id) != except)
-                    .collect();
-                self.deliver(&recipients, &message);
-            }
+            // With those queued right after them for the same recipients: one batch.
+            Action::Broadcast { except, message } => self.broadcast_run(except, message),
             Action::Publish {
                 topic,
                 except,
                 message,
                 forward,
-            } => {
-                if forward {
-                    if let Some(relay) = self.inbox.relay() {
-                        relay.publish_topic(&topic, message.clone());
-                    }
-                }
-                let recipients: Vec<ClientId> = self
-                    .topics
-                    .members(&topic)
-                    .iter()
-                    .copied()
-                    .filter(|&id| Some(id) != except)
-                    .collect();
-                self.deliver(&recipients, &message);
-            }
+            } => self.publish_run(topic, except, message, forward),
             Action::Hosting(topic, hosted) => {
                 if let Some(relay) = self.inbox.relay() {
                     relay.hosting(&topic, hosted);
@@ -353,7 +329,7 @@ impl<H: Handler> EventLoop<H> {
     }
 
     /// The same for a frame already encoded (a broadcast).
-    fn send_frame_to_slot(&mut self, slot: usize, frame: &mut Broadcast<'_>) {
+    pub(crate) fn send_frame_to_slot(&mut self, slot: usize, frame: &mut Broadcast<'_>) {
         let Some(conn) = self.conns.get_mut(slot) else {
             return;
         };
@@ -369,7 +345,7 @@ impl<H: Handler> EventLoop<H> {
         self.after_send(slot, progress, over);
     }
 
-    fn after_send(&mut self, slot: usize, progress: Progress, over: bool) {
+    pub(crate) fn after_send(&mut self, slot: usize, progress: Progress, over: bool) {
         self.queue_flush(slot);
         if let Progress::Idle = progress {
             // `Idle` holds nothing: forgetting it skips the out-of-line drop of a `Progress`,

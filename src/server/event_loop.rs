@@ -38,6 +38,10 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// others get theirs; the rest of its bytes wait on the ready list. Large enough that pipelined
 /// echo costs no extra turns, small enough that a flood of tiny frames cannot hold the loop.
 const READ_BUDGET: u32 = 64;
+/// Bytes of messages from one connection whose handler actions are applied together (see
+/// [`EventLoop::read`]): what a recipient can be pushed past the high-water mark before flow
+/// control sees it is bounded by this (and by one message).
+const COALESCE_BYTES: usize = 16 * 1024;
 
 pub(crate) struct EventLoop<H: Handler> {
     pub(crate) poll: Poll,
@@ -233,11 +237,29 @@ impl<H: Handler> EventLoop<H> {
     /// Reads from a connection until it would block, acting on everything it reports; or until
     /// flow control pauses it, or its budget for this turn is spent (then it goes on the ready
     /// list, to be read again after the others).
+    ///
+    /// What the handler queues for the messages of one read is applied together, once the read
+    /// ends or [`COALESCE_BYTES`] of messages have been handled: a run of broadcasts (or
+    /// publishes to one topic) is then delivered as one batch, one copy and one check per
+    /// recipient instead of one per message (see `deliver_batch`). Order is kept: actions are
+    /// applied in the order they were queued, before anything else happens on the loop.
     pub(crate) fn read(&mut self, slot: usize) {
         // Whatever is left in the shared buffer belongs to a connection that has gone.
         self.ahead.clear();
+        self.read_batch(slot);
+        self.apply_outbox();
+        self.flow.cause = None;
+    }
+
+    fn read_batch(&mut self, slot: usize) {
         let mut budget = READ_BUDGET;
+        let mut pending = 0;
         loop {
+            if pending >= COALESCE_BYTES {
+                // Bounded coalescing: flow control sees the sends before more is read.
+                pending = 0;
+                self.apply_outbox();
+            }
             let Some(conn) = self.conns.get_mut(slot) else {
                 return;
             };
@@ -258,21 +280,26 @@ impl<H: Handler> EventLoop<H> {
                 Progress::Idle => return,
                 Progress::Continue => self.queue_flush(slot),
                 progress => {
+                    if let Progress::Message(message) = &progress {
+                        pending += message.len().max(1);
+                    } else {
+                        // Anything but a message (an open, a close) is acted on at once.
+                        pending = COALESCE_BYTES;
+                    }
                     self.queue_flush(slot);
                     // What the handler sends now is caused by this client's data.
                     self.flow.cause = Some(id);
-                    let open = self.on_progress(slot, progress);
-                    self.apply_outbox();
-                    self.flow.cause = None;
-                    if !open {
+                    if !self.on_progress(slot, progress) {
                         return;
+                    }
+                    if !self.outbox.may_wait() {
+                        pending = COALESCE_BYTES;
                     }
                 }
             }
         }
     }
 
-    /// Adds a connection to the list flushed at the end of the batch.
     pub(crate) fn queue_flush(&mut self, slot: usize) {
         if let Some(conn) = self.conns.get_mut(slot) {
             if !conn.dirty {

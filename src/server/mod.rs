@@ -5,6 +5,7 @@
 //! and fairness), `timer.rs` and `timeouts.rs` (deadlines), `session.rs` (each connection's
 //! handler state), `handle.rs` (commands from other threads).
 
+pub(crate) mod batch;
 pub(crate) mod dispatch;
 pub(crate) mod event_loop;
 pub(crate) mod flow;

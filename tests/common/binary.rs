@@ -36,7 +36,10 @@ impl Binary {
         let mut child = command
             .args(args)
             .args(["--port", "0", "--host", "127.0.0.1"])
-            .env("RUST_LOG", "error")
+            .env(
+                "RUST_LOG",
+                std::env::var("SWS_TEST_LOG").unwrap_or("error".into()),
+            )
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
