@@ -109,8 +109,7 @@ impl Head {
 }
 
 /// Appends `src` to `out`, unmasked with `key` starting `phase` bytes into the key (RFC 6455,
-/// 5.3): copied, then unmasked in place eight bytes at a time (a loop the compiler vectorises),
-/// then the rest byte by byte.
+/// 5.3): copied, then unmasked in place (see [`xor_key`]).
 pub(crate) fn unmask_into(out: &mut Vec<u8>, src: &[u8], key: [u8; 4], phase: usize) {
     // The key as it stands `phase` bytes in: byte i of the turned key is key[(phase + i) % 4].
     // Little-endian order puts key[0] in the low byte, so turning right by whole bytes does it
@@ -118,17 +117,25 @@ pub(crate) fn unmask_into(out: &mut Vec<u8>, src: &[u8], key: [u8; 4], phase: us
     let key = (u32::from_le_bytes(key).rotate_right(8 * (phase & 3) as u32)).to_le_bytes();
     let start = out.len();
     out.extend_from_slice(src);
-    let dst = &mut out[start..];
-    let [a, b, c, d] = key;
-    let word = u64::from_ne_bytes([a, b, c, d, a, b, c, d]);
-    let mut chunks = dst.chunks_exact_mut(8);
-    for chunk in &mut chunks {
-        if let Ok(bytes) = <[u8; 8]>::try_from(&*chunk) {
-            chunk.copy_from_slice(&(u64::from_ne_bytes(bytes) ^ word).to_ne_bytes());
+    xor_key(&mut out[start..], key);
+}
+
+/// XORs `data` with `key` repeated from its first byte. Thirty-two bytes at a time against the
+/// key laid out 32 bytes long: a fixed-size inner loop the compiler turns into vector
+/// instructions (callgrind: ~0.3 instructions per byte, where eight bytes at a time as a `u64`
+/// took ~2.4). 32 is a multiple of 4, so the remainder starts at `key[0]` again.
+fn xor_key(data: &mut [u8], key: [u8; 4]) {
+    let mut wide = [0u8; 32];
+    for (i, byte) in wide.iter_mut().enumerate() {
+        *byte = key[i & 3];
+    }
+    let (chunks, rest) = data.as_chunks_mut::<32>();
+    for chunk in chunks {
+        for (byte, k) in chunk.iter_mut().zip(wide) {
+            *byte ^= k;
         }
     }
-    // Chunks of eight keep the key's phase, so the remainder starts at key[0].
-    for (i, byte) in chunks.into_remainder().iter_mut().enumerate() {
+    for (i, byte) in rest.iter_mut().enumerate() {
         *byte ^= key[i & 3];
     }
 }
