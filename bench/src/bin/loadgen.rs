@@ -11,6 +11,8 @@
 //!   reports the server's VmRSS growth per connection.
 //! - `handshake`: C concurrent connect + upgrade + close cycles; handshakes/s and per server
 //!   CPU-second.
+//! - `upgrade`: the same without the close handshake (the TCP close follows the 101): one round
+//!   trip, like the raw cycle's connect + one byte echoed + TCP close.
 //!
 //! `--deflate` offers permessage-deflate (no context takeover either way), refuses a server
 //! that declines it, and sends each message as one frame compressed once up front (RSV1 set);
@@ -65,7 +67,7 @@ struct Opts {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: loadgen --addr IP:PORT [--proto ws|raw] [--mode echo|broadcast|idle|handshake]\n\
+        "usage: loadgen --addr IP:PORT [--proto ws|raw] [--mode echo|broadcast|idle|handshake|upgrade]\n\
          \t[--conns N] [--inflight K] [--size BYTES] [--duration S] [--warmup S]\n\
          \t[--server-pid PID] [--label NAME] [--src-ips N] [--per-ip N] [--text] [--setup-timeout S]\n\
          \t[--connect-window N (connections being set up at once)] [--deflate] [--browser-offer] [--payload-file F]\n\
@@ -920,6 +922,9 @@ fn idle(o: &Opts) -> Result<Report, String> {
 }
 
 fn handshake(o: &Opts) -> Result<Report, String> {
+    // `handshake`: connect, upgrade, close handshake, TCP close. `upgrade`: connect, upgrade,
+    // TCP close (one round trip, like the raw cycle: connect, one byte echoed, TCP close).
+    let close_handshake = o.mode == "handshake";
     let mut poll = Poll::new().map_err(|e| e.to_string())?;
     let req = upgrade_request(&o.addr.to_string(), "/");
     let close = close_frame();
@@ -1035,6 +1040,17 @@ fn handshake(o: &Opts) -> Result<Report, String> {
                     finished.push(i);
                     continue;
                 }
+                if st_before == St::Handshaking && c.st == St::Open && !close_handshake {
+                    // `upgrade`: done at the 101, then the TCP close, as the raw cycle ends
+                    // at its echo.
+                    done_total += 1;
+                    if measuring {
+                        hist.record(Instant::now() - started_at[i]);
+                    }
+                    c.st = St::Done;
+                    finished.push(i);
+                    continue;
+                }
                 if st_before == St::Handshaking && c.st == St::Open {
                     c.st = St::Closing;
                     if !c.send(&close) {
@@ -1142,7 +1158,7 @@ fn main() {
         "echo" => echo(&o),
         "broadcast" => broadcast(&o),
         "idle" => idle(&o),
-        "handshake" => handshake(&o),
+        "handshake" | "upgrade" => handshake(&o),
         _ => usage(),
     };
     let (v, code) = match r {

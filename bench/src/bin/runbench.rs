@@ -477,6 +477,20 @@ fn main() {
             metric: "handshakes_per_server_cpu_s",
             ratio: false,
         },
+        // The handshake alone: connect, upgrade, TCP close, one round trip like the raw
+        // server's cycle (connect, one byte echoed, TCP close); the ratio is to that
+        // connection rate, both wall clock with the same generator.
+        Figure {
+            id: "upgrade",
+            title: "connect+upgrade, then TCP close, 64 concurrent (per second, wall clock)",
+            mode: "upgrade",
+            server_mode: "echo",
+            conns: 64,
+            inflight: 1,
+            size: 32,
+            metric: "handshakes_per_s",
+            ratio: true,
+        },
     ];
     if let Some(f) = &figs_only {
         figures.retain(|x| f.iter().any(|y| y == x.id));
@@ -498,7 +512,7 @@ fn main() {
                 // notifies everyone) and cannot hold many connections: full runs only.
                 if level != Level::Full
                     && sv.name == "python-original"
-                    && matches!(fig.mode, "broadcast" | "idle" | "handshake")
+                    && matches!(fig.mode, "broadcast" | "idle" | "handshake" | "upgrade")
                 {
                     continue;
                 }
@@ -663,6 +677,13 @@ fn main() {
                 .map(|n| human(med(fig.id, n, "handshakes_per_s")))
                 .collect();
             row(&mut table, "  handshakes/s (wall clock)", cells);
+        }
+        if fig.id == "upgrade" {
+            let cells = names
+                .iter()
+                .map(|n| human(med(fig.id, n, "handshakes_per_server_cpu_s")))
+                .collect();
+            row(&mut table, "  per server CPU-second", cells);
         }
         if fig.mode != "idle" {
             let cells = names
