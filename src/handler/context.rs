@@ -3,7 +3,6 @@
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::ops::{Deref, DerefMut};
 use std::time::{Duration, Instant};
 
 use slab::Slab;
@@ -11,67 +10,11 @@ use slab::Slab;
 use crate::client::ClientId;
 use crate::client::TimerId;
 use crate::connection::Conn;
-use crate::handler::kept_request::KeptRequest;
-use crate::handler::topics::{TopicName, Topics};
+use crate::handler::outbox::{Action, Outbox};
+use crate::handler::topics::Topics;
 use crate::message::{Fragment, Message};
-use crate::request::Request;
 use crate::stats::FlowStats;
 use crate::stats::Stats;
-
-impl Outbox {
-    /// Whether the loop may read on before applying the queue, to deliver a run of broadcasts
-    /// as one batch: the latest action is a broadcast or a publish and no close or stop is
-    /// queued. Anything else is applied at once (holding sends back only costs memory).
-    pub(crate) fn may_wait(&self) -> bool {
-        !self.urgent
-            && matches!(
-                self.actions.back(),
-                Some(Action::Broadcast { .. } | Action::Publish { .. })
-            )
-    }
-}
-
-/// One thing a handler asked for, applied by the loop after the handler returns.
-#[derive(Debug)]
-pub(crate) enum Action {
-    Send(ClientId, Message),
-    /// Recipients are every open client but `except`, fixed when the outbox is applied, which is
-    /// right after the handler returns (after its calls for the messages of one read, see
-    /// `EventLoop::read`) and before any other event is looked at.
-    Broadcast {
-        except: Option<ClientId>,
-        message: Message,
-    },
-    Close(ClientId, u16, String),
-    /// One piece of a fragmented message for one client.
-    Fragment(ClientId, Fragment),
-    /// A message for the subscribers of a topic on this loop (but `except`) and, when
-    /// `forward`, for the other loops and instances through the loop's relay.
-    Publish {
-        topic: TopicName,
-        except: Option<ClientId>,
-        message: Message,
-        forward: bool,
-    },
-    /// This loop got its first subscriber of a topic (`true`) or lost its last (`false`).
-    Hosting(TopicName, bool),
-    SetTimer(TimerId, Instant),
-    CancelTimer(TimerId),
-    Stop,
-}
-
-/// The queue of actions a handler call produced.
-#[derive(Debug, Default)]
-pub(crate) struct Outbox {
-    pub(crate) actions: std::collections::VecDeque<Action>,
-    /// A close or a stop is queued: the loop applies the queue before reading on (it may hold
-    /// back data sends to batch them, never a close).
-    pub(crate) urgent: bool,
-    /// The loop is applying the queue: sends are queued, never made at once (see
-    /// `Context::send_now`).
-    pub(crate) applying: bool,
-    next_timer: u64,
-}
 
 /// The loop-wide part of a handler's context: send to any client, broadcast, close, list clients,
 /// set timers, stop the server.
@@ -284,7 +227,7 @@ impl<'a> Context<'a> {
     /// Close a client with a close code (1000 for a normal close; 4000-4999 are free for
     /// applications) and a reason of at most 123 bytes (longer is cut at a character boundary).
     /// Its [`on_close`](crate::Handler::on_close) follows. To close the client an event is
-    /// about, [`ClientContext::disconnect`] is shorter.
+    /// about, [`ClientContext::disconnect`](crate::ClientContext::disconnect) is shorter.
     pub fn close(&mut self, client: ClientId, code: u16, reason: &str) {
         let mut end = reason.len().min(123);
         while !reason.is_char_boundary(end) {
@@ -371,8 +314,7 @@ impl<'a> Context<'a> {
     /// accepted, never fires, and cancelling it does nothing. So a delay taken from a client
     /// cannot crash the server.
     pub fn set_timer(&mut self, after: Duration) -> TimerId {
-        self.outbox.next_timer += 1;
-        let id = TimerId(self.outbox.next_timer);
+        let id = self.outbox.new_timer_id();
         if let Some(at) = Instant::now().checked_add(after) {
             self.outbox.actions.push_back(Action::SetTimer(id, at));
         }
@@ -440,142 +382,5 @@ impl<'a> Context<'a> {
         self.conns
             .get(client.slot())
             .filter(|conn| conn.generation == client.generation && conn.is_open())
-    }
-}
-
-/// The context of an event about one client: everything [`Context`] does (through `Deref`), plus
-/// the client's id and address and sends to it.
-///
-/// ```
-/// use simple_ws_server::{ClientContext, Handler, Message};
-///
-/// struct Relay;
-///
-/// impl Handler for Relay {
-///     type State = ();
-///
-///     fn on_message(&mut self, ctx: &mut ClientContext<'_>, _: &mut (), message: Message) {
-///         ctx.broadcast_others(message); // to everyone but the sender
-///         ctx.send("relayed");           // to the sender
-///     }
-/// }
-/// ```
-pub struct ClientContext<'a> {
-    ctx: Context<'a>,
-    id: ClientId,
-    peer: SocketAddr,
-    request: &'a KeptRequest,
-}
-
-impl fmt::Debug for ClientContext<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClientContext")
-            .field("id", &self.id)
-            .field("peer", &self.peer)
-            .field("path", &self.request.get(self.peer).path())
-            .finish_non_exhaustive()
-    }
-}
-
-impl<'a> ClientContext<'a> {
-    pub(crate) fn new(
-        ctx: Context<'a>,
-        id: ClientId,
-        peer: SocketAddr,
-        request: &'a KeptRequest,
-    ) -> Self {
-        ClientContext {
-            ctx,
-            id,
-            peer,
-            request,
-        }
-    }
-
-    /// The handshake request this client opened its WebSocket with (path, query, headers), and
-    /// what the handshake settled (subprotocol, extensions); readable for the connection's life.
-    ///
-    /// The server keeps only the request head's bytes between events and parses them again the
-    /// first time an event asks (a microsecond or two for a browser's request), which keeps an
-    /// idle connection small: read what you need in `on_open` (into the connection's
-    /// [`State`](crate::Handler::State)) rather than on every message.
-    ///
-    /// `on_open` sees every header of the handshake. Later events see the request without the
-    /// headers that only served the upgrade, which is over (`Upgrade`, `Connection`,
-    /// `Sec-WebSocket-Key`, `Sec-WebSocket-Version`, `Sec-WebSocket-Extensions`): about 110 of
-    /// an idle connection's bytes. What they settled stays readable as
-    /// [`Request::protocol`] and [`Request::extensions`].
-    pub fn request(&self) -> &Request {
-        self.request.get(self.peer)
-    }
-
-    /// The id of the client this event is about.
-    pub fn id(&self) -> ClientId {
-        self.id
-    }
-
-    /// The address of the client this event is about.
-    pub fn peer(&self) -> SocketAddr {
-        self.peer
-    }
-
-    /// Send a message to the client this event is about.
-    pub fn send(&mut self, message: impl Into<Message>) {
-        let id = self.id;
-        self.ctx.send_to(id, message);
-    }
-
-    /// Close the client this event is about with a close code and reason (see
-    /// [`Context::close`]).
-    pub fn disconnect(&mut self, code: u16, reason: &str) {
-        let id = self.id;
-        self.ctx.close(id, code, reason);
-    }
-
-    /// Send a message to every connected client but the one this event is about.
-    pub fn broadcast_others(&mut self, message: impl Into<Message>) {
-        let id = self.id;
-        self.ctx.broadcast_except(id, message);
-    }
-
-    /// Send one piece of a fragmented message to the client this event is about (see
-    /// [`Fragment`]).
-    ///
-    /// ```
-    /// use simple_ws_server::{ClientContext, Fragment, Handler, Message};
-    ///
-    /// /// Answers each message with 1 MiB of zeros in 64 KiB frames.
-    /// struct Zeros;
-    ///
-    /// impl Handler for Zeros {
-    ///     type State = ();
-    ///
-    ///     fn on_message(&mut self, ctx: &mut ClientContext<'_>, _: &mut (), _: Message) {
-    ///         let piece = simple_ws_server::Bytes::from(vec![0u8; 64 << 10]);
-    ///         ctx.send_fragment(Fragment::Start(piece.clone().into()));
-    ///         for _ in 1..16 {
-    ///             ctx.send_fragment(Fragment::Continue(piece.clone()));
-    ///         }
-    ///         ctx.send_fragment(Fragment::End(Default::default()));
-    ///     }
-    /// }
-    /// ```
-    pub fn send_fragment(&mut self, fragment: Fragment) {
-        let id = self.id;
-        self.ctx.send_fragment_to(id, fragment);
-    }
-}
-
-impl<'a> Deref for ClientContext<'a> {
-    type Target = Context<'a>;
-
-    fn deref(&self) -> &Context<'a> {
-        &self.ctx
-    }
-}
-
-impl DerefMut for ClientContext<'_> {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.ctx
     }
 }

@@ -1,14 +1,19 @@
 //! The trait a user implements: the server's events, told to one handler that owns all state.
 //!
-//! `context.rs`: what each method is handed to act with (sends, closes, timers, the request).
+//! `context.rs` and `client_context.rs`: what each method is handed to act with (sends, closes,
+//! timers, the request); `outbox.rs`: what a call asked for and the loop has yet to apply;
+//! `topics.rs` and `topic_api.rs`: subscriptions.
 
+pub(crate) mod client_context;
 pub(crate) mod context;
 pub(crate) mod kept_request;
+pub(crate) mod outbox;
 pub(crate) mod topic_api;
 pub(crate) mod topics;
 
 use crate::client::TimerId;
-use crate::handler::context::{ClientContext, Context};
+use crate::handler::client_context::ClientContext;
+use crate::handler::context::Context;
 use crate::message::{CloseReason, Message};
 use crate::request::Request;
 use crate::response::{Decision, HttpResponse};

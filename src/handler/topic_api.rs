@@ -3,7 +3,9 @@
 //! forgets a client's subscriptions in `server/event_loop.rs`.
 
 use crate::client::ClientId;
-use crate::handler::context::{Action, ClientContext, Context};
+use crate::handler::client_context::ClientContext;
+use crate::handler::context::Context;
+use crate::handler::outbox::Action;
 use crate::handler::topics::{Change, TopicName};
 use crate::message::Message;
 

@@ -1,7 +1,8 @@
 //! `Json<H>`: the `Handler` that parses each message for a `JsonHandler`.
 
 use crate::client::TimerId;
-use crate::handler::context::{ClientContext, Context};
+use crate::handler::client_context::ClientContext;
+use crate::handler::context::Context;
 use crate::handler::Handler;
 use crate::json::context::{JsonClientContext, JsonContext};
 use crate::json::handler::JsonHandler;

@@ -7,7 +7,8 @@ use std::ops::{Deref, DerefMut};
 use serde::Serialize;
 
 use crate::client::ClientId;
-use crate::handler::context::{ClientContext, Context};
+use crate::handler::client_context::ClientContext;
+use crate::handler::context::Context;
 use crate::message::Message;
 
 /// Serializes `value` as the JSON text message every typed send puts on the wire.

@@ -16,7 +16,7 @@
 
 use crate::client::ClientId;
 use crate::connection::outgoing::Broadcast;
-use crate::handler::context::Action;
+use crate::handler::outbox::Action;
 use crate::handler::topics::TopicName;
 use crate::handler::Handler;
 use crate::message::Message;

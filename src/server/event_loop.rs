@@ -16,7 +16,7 @@ use crate::connection::read_ahead::ReadAhead;
 use crate::connection::stream::Stream;
 use crate::connection::{Conn, Progress};
 use crate::error::{Error, Result};
-use crate::handler::context::Outbox;
+use crate::handler::outbox::Outbox;
 use crate::handler::topics::Topics;
 use crate::handler::Handler;
 use crate::message::CloseReason;

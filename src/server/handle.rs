@@ -8,7 +8,7 @@ use mio::Waker;
 
 use crate::client::ClientId;
 use crate::error::{Error, Result};
-use crate::handler::context::Action;
+use crate::handler::outbox::Action;
 use crate::handler::topics::TopicName;
 use crate::message::Fragment;
 use crate::message::Message;
