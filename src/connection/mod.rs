@@ -5,11 +5,13 @@
 //! A connection never calls the handler: it reports [`Progress`] and the loop acts on it.
 //!
 //! Files: `mod.rs` (the connection, its phases and reads), `http.rs` (the HTTP request head and
-//! responses), `outgoing.rs` (everything it writes), `read_ahead.rs` (the loop's shared read
-//! buffer), `stream.rs` (plain TCP or TLS).
+//! responses), `outgoing.rs` (everything it queues to write), `flush.rs` (writing it to the
+//! socket), `read_ahead.rs` (the loop's shared read buffer), `stream.rs` (plain TCP or TLS),
+//! `pace.rs` (its flow-control state), `compress.rs` (permessage-deflate on the way out).
 
 #[cfg(feature = "deflate")]
 pub(crate) mod compress;
+pub(crate) mod flush;
 pub(crate) mod http;
 pub(crate) mod outgoing;
 pub(crate) mod pace;

@@ -1,10 +1,12 @@
 //! The server: a bound listener plus its settings, run on the calling thread.
 //!
-//! Also the loop behind it: `event_loop.rs` (poll, accept, read, flush), `dispatch.rs` (what
-//! connections report, handler calls, applying what handlers queued), `flow.rs` (backpressure
-//! and fairness), `timer.rs` and `timeouts.rs` (deadlines), `session.rs` (each connection's
-//! handler state), `handle.rs` (commands from other threads).
+//! Also the loop behind it: `event_loop.rs` (poll, read, flush), `accept.rs` (new
+//! connections), `dispatch.rs` (what connections report, handler calls, applying what handlers
+//! queued), `batch.rs` (runs of broadcasts delivered as one batch), `flow.rs` (backpressure and
+//! fairness), `timer.rs` and `timeouts.rs` (deadlines), `session.rs` (each connection's handler
+//! state), `handle.rs` (commands from other threads).
 
+pub(crate) mod accept;
 pub(crate) mod batch;
 pub(crate) mod dispatch;
 pub(crate) mod event_loop;
