@@ -81,6 +81,7 @@ mod client;
 mod config;
 mod error;
 mod message;
+mod message_ref;
 mod request;
 mod response;
 mod stats;
@@ -120,6 +121,7 @@ pub use handler::context::Context;
 pub use handler::topic_api::MAX_TOPIC_LEN;
 pub use handler::Handler;
 pub use message::{CloseReason, Fragment, Message};
+pub use message_ref::{IntoMessage, MessageRef};
 pub use request::Request;
 pub use response::{Decision, HttpResponse};
 #[cfg(feature = "tls")]

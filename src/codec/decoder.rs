@@ -52,7 +52,6 @@ pub(crate) struct Decoder {
 
 impl Decoder {
     /// Whether a frame or message has begun and not ended: bytes are owed.
-    #[cfg(test)]
     pub(crate) fn is_mid_frame(&self) -> bool {
         self.head_len > 0 || self.in_frame || self.message_op != 0
     }
@@ -68,11 +67,6 @@ impl Decoder {
         mut inflate: Option<&mut dyn Inflate>,
     ) -> Result<Option<Event>, Failure> {
         let extension = inflate.is_some();
-        if !self.in_frame && self.head_len == 0 && self.message_op == 0 {
-            if let Some(event) = whole_message(input, limits)? {
-                return Ok(Some(event));
-            }
-        }
         loop {
             if !self.in_frame {
                 let Some(head) = self.take_head(input) else {
@@ -248,43 +242,5 @@ impl Decoder {
                 }
             }
         }
-    }
-}
-
-/// The common case in one step: a whole, unfragmented, uncompressed text or binary frame with a
-/// length under 64 KiB, all in `input`, while no message is open. Every rule the general path
-/// checks holds for such a frame by its first two bytes (FIN, RSV clear, a data opcode, masked)
-/// and its length (within both limits), so the outcome is the same: the message, or 1007 for
-/// invalid UTF-8. `None` (nothing taken) for anything else, which the general path decodes.
-#[inline]
-fn whole_message(input: &mut &[u8], limits: &Limits) -> Result<Option<Event>, Failure> {
-    let (first, second) = match **input {
-        [first @ (0x81 | 0x82), second, ..] if second & 0x80 != 0 => (first, second),
-        _ => return Ok(None),
-    };
-    let (len, head) = match second & 0x7f {
-        126 => match input.get(2..4) {
-            Some(&[hi, lo]) => (usize::from(u16::from_be_bytes([hi, lo])), 8),
-            _ => return Ok(None),
-        },
-        127 => return Ok(None),
-        short => (usize::from(short), 6),
-    };
-    if len > limits.max_frame || len > limits.max_message || input.len() < head + len {
-        return Ok(None);
-    }
-    let key = match input.get(head - 4..head) {
-        Some(&[a, b, c, d]) => [a, b, c, d],
-        _ => return Ok(None),
-    };
-    let mut payload = Vec::with_capacity(len);
-    head::unmask_into(&mut payload, &input[head..head + len], key, 0);
-    *input = &input[head + len..];
-    if first == 0x81 {
-        // RFC 6455, 8.1 (see `end_frame`).
-        let text = String::from_utf8(payload).map_err(|_| Failure::utf8())?;
-        Ok(Some(Event::Text(text)))
-    } else {
-        Ok(Some(Event::Binary(payload)))
     }
 }

@@ -120,6 +120,11 @@ pub(crate) fn unmask_into(out: &mut Vec<u8>, src: &[u8], key: [u8; 4], phase: us
     xor_key(&mut out[start..], key);
 }
 
+/// Unmasks a whole payload where it lies (its mask starts at its first byte).
+pub(crate) fn unmask_in_place(payload: &mut [u8], key: [u8; 4]) {
+    xor_key(payload, key);
+}
+
 /// XORs `data` with `key` repeated from its first byte. Thirty-two bytes at a time against the
 /// key laid out 32 bytes long: a fixed-size inner loop the compiler turns into vector
 /// instructions (callgrind: ~0.3 instructions per byte, where eight bytes at a time as a `u64`

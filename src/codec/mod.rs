@@ -4,6 +4,8 @@
 //! - `decoder.rs`: the incoming side: bytes in, messages, pings, pongs and closes out, or a
 //!   [`Failure`] carrying the close code to send. It keeps only a partial header and the message
 //!   being assembled, and validates text as it arrives.
+//! - `whole.rs`: the common case in one step, a whole small frame at a message boundary,
+//!   unmasked where it lies (the connection lends it to the handler); the decoder takes the rest.
 //! - `close.rs`: which close codes may be received and sent, and close payloads.
 //! - `encoder.rs`: server frames (unmasked) for data, fragments, pings, pongs and closes.
 //! - `fuzz/` (tests, and the `fuzzing` feature for the cargo-fuzz target): the differential
@@ -17,6 +19,7 @@ mod close;
 mod decoder;
 mod encoder;
 mod head;
+mod whole;
 
 #[cfg(any(test, feature = "fuzzing"))]
 pub(crate) mod fuzz;
@@ -30,6 +33,7 @@ pub(crate) use encoder::encode_head;
 pub(crate) use encoder::{encode, encode_close, encode_message};
 #[cfg(test)]
 pub(crate) use head::unmask;
+pub(crate) use whole::{checked, whole_in_place};
 
 /// Opcodes (RFC 6455, 5.2).
 pub(crate) mod opcode {

@@ -287,3 +287,49 @@ fn server_frames_encode_as_tungstenite_reads_them() {
     assert!(std::str::from_utf8(&close[4..]).is_ok());
     assert_eq!(&out[out.len() - 2..], &[0x88, 0]);
 }
+
+#[test]
+fn whole_frames_are_unmasked_in_place_and_the_rest_left_untouched() {
+    use crate::message_ref::MessageRef;
+    // Text and binary, 7-bit and 16-bit lengths, then what the decoder must take instead.
+    let mut stream = frame(0x81, b"hello");
+    stream.extend(frame(0x82, &[7u8; 300]));
+    let mut buf = stream.clone();
+    let first = whole_in_place(&mut buf, &LIMITS).expect("a whole text frame");
+    assert_eq!(
+        (first.text, first.start, first.len, first.used),
+        (true, 6, 5, 11)
+    );
+    let payload = &buf[first.start..first.start + first.len];
+    assert_eq!(checked(first.text, payload), Ok(MessageRef::Text("hello")));
+    let rest = &mut buf[first.used..];
+    let second = whole_in_place(rest, &LIMITS).expect("a whole binary frame");
+    assert_eq!((second.text, second.start, second.len), (false, 8, 300));
+    assert_eq!(
+        checked(false, &rest[8..308]),
+        Ok(MessageRef::Binary(&[7u8; 300][..]))
+    );
+
+    for other in [
+        frame(0x01, b"not fin"),
+        frame(0xc1, b"rsv1"),
+        frame(0x89, b"ping"),
+        frame(0x80, b"continuation"),
+        frame(0x81, b"cut")[..8].to_vec(),
+        frame(0x82, &vec![0; LIMITS.max_frame + 1]),
+    ] {
+        let mut buf = other.clone();
+        assert_eq!(whole_in_place(&mut buf, &LIMITS), None);
+        assert_eq!(
+            buf, other,
+            "bytes the decoder will read must not be unmasked"
+        );
+    }
+    // Invalid UTF-8 is found by the check, with the decoder's close code.
+    let mut bad = frame(0x81, &[0xff, 0xfe]);
+    let whole = whole_in_place(&mut bad, &LIMITS).unwrap();
+    assert_eq!(
+        checked(whole.text, &bad[whole.start..whole.start + whole.len]),
+        Err(Failure::utf8())
+    );
+}

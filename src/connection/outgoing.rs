@@ -7,6 +7,7 @@ use crate::codec::{self, opcode};
 use crate::connection::{Conn, DeflatePool, Phase, Progress, Response, Then};
 use crate::message::Fragment;
 use crate::message::{CloseReason, Message};
+use crate::message_ref::MessageRef;
 use std::collections::VecDeque;
 
 /// Messages waiting for a fragmented message to end, and their payload bytes.
@@ -156,11 +157,16 @@ impl Conn {
     /// Queues a message now if it can go as it is (see
     /// [`takes_plain_frames`](Self::takes_plain_frames)) and leaves the backlog at most `high`
     /// (below the backlog limit, which `Config` checks); `false`, with nothing done, otherwise.
-    pub(crate) fn send_now(&mut self, message: &Message, high: usize) -> bool {
+    pub(crate) fn send_now(&mut self, message: MessageRef<'_>, high: usize) -> bool {
         if !self.takes_plain_frames() || self.backlog() + message.len() + MAX_HEAD > high {
             return false;
         }
-        codec::encode_message(&mut self.out, data_opcode(message), message.as_bytes());
+        let op = if message.is_text() {
+            opcode::TEXT
+        } else {
+            opcode::BINARY
+        };
+        codec::encode_message(&mut self.out, op, message.as_bytes());
         true
     }
 

@@ -44,6 +44,16 @@ impl ReadAhead {
         }
     }
 
+    /// A buffer of no size, standing in while the real one is lent out (no allocation).
+    pub(crate) fn lent() -> Self {
+        ReadAhead {
+            buf: Box::default(),
+            start: 0,
+            end: 0,
+            drained: false,
+        }
+    }
+
     /// Drops bytes left over from a connection that has gone.
     pub(crate) fn clear(&mut self) {
         self.start = 0;
@@ -66,6 +76,18 @@ impl ReadAhead {
     /// The bytes read and not yet taken.
     pub(crate) fn unread(&self) -> &[u8] {
         &self.buf[self.start..self.end]
+    }
+
+    /// The bytes read and not yet taken, to decode in place, and where they start in the
+    /// buffer.
+    pub(crate) fn unread_mut(&mut self) -> (&mut [u8], usize) {
+        (&mut self.buf[self.start..self.end], self.start)
+    }
+
+    /// Bytes already taken (a message decoded in place), until the next read refills the
+    /// buffer.
+    pub(crate) fn taken(&self, start: usize, len: usize) -> &[u8] {
+        self.buf.get(start..start + len).unwrap_or_default()
     }
 
     /// Takes `n` unread bytes.

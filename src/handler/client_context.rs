@@ -8,7 +8,8 @@ use std::ops::{Deref, DerefMut};
 use crate::client::ClientId;
 use crate::handler::context::Context;
 use crate::handler::kept_request::KeptRequest;
-use crate::message::{Fragment, Message};
+use crate::message::Fragment;
+use crate::message_ref::IntoMessage;
 use crate::request::Request;
 
 /// The context of an event about one client: everything [`Context`] does (through `Deref`), plus
@@ -88,7 +89,7 @@ impl<'a> ClientContext<'a> {
     }
 
     /// Send a message to the client this event is about.
-    pub fn send(&mut self, message: impl Into<Message>) {
+    pub fn send(&mut self, message: impl IntoMessage) {
         let id = self.id;
         self.ctx.send_to(id, message);
     }
@@ -101,7 +102,7 @@ impl<'a> ClientContext<'a> {
     }
 
     /// Send a message to every connected client but the one this event is about.
-    pub fn broadcast_others(&mut self, message: impl Into<Message>) {
+    pub fn broadcast_others(&mut self, message: impl IntoMessage) {
         let id = self.id;
         self.ctx.broadcast_except(id, message);
     }

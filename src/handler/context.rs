@@ -12,7 +12,8 @@ use crate::client::TimerId;
 use crate::connection::Conn;
 use crate::handler::outbox::{Action, Outbox};
 use crate::handler::topics::Topics;
-use crate::message::{Fragment, Message};
+use crate::message::Fragment;
+use crate::message_ref::{IntoMessage, MessageRef};
 use crate::stats::FlowStats;
 use crate::stats::Stats;
 
@@ -143,9 +144,10 @@ impl<'a> Context<'a> {
     }
 
     /// Send a message to one client. A client that has gone (or whose id is stale) is skipped.
-    pub fn send_to(&mut self, client: ClientId, message: impl Into<Message>) {
-        let message = message.into();
-        if !self.send_now(client, &message) {
+    pub fn send_to(&mut self, client: ClientId, message: impl IntoMessage) {
+        let message = message.into_outgoing();
+        if !self.send_now(client, message.view()) {
+            let message = message.into_message();
             self.outbox.actions.push_back(Action::Send(client, message));
         }
     }
@@ -156,7 +158,7 @@ impl<'a> Context<'a> {
     /// and the client is open, plain (no permessage-deflate, no fragmented message being sent)
     /// and stays under the high-water mark (so flow control has nothing to do). The echo's
     /// path: no action queued, taken and matched per message.
-    fn send_now(&mut self, client: ClientId, message: &Message) -> bool {
+    fn send_now(&mut self, client: ClientId, message: MessageRef<'_>) -> bool {
         if !self.outbox.actions.is_empty() || self.outbox.applying {
             return false;
         }
@@ -180,18 +182,18 @@ impl<'a> Context<'a> {
     }
 
     /// Send a message to every connected client. The frame is shared, not copied per client.
-    pub fn broadcast(&mut self, message: impl Into<Message>) {
+    pub fn broadcast(&mut self, message: impl IntoMessage) {
         self.outbox.actions.push_back(Action::Broadcast {
             except: None,
-            message: message.into(),
+            message: message.into_message(),
         });
     }
 
     /// Send a message to every connected client but one.
-    pub fn broadcast_except(&mut self, except: ClientId, message: impl Into<Message>) {
+    pub fn broadcast_except(&mut self, except: ClientId, message: impl IntoMessage) {
         self.outbox.actions.push_back(Action::Broadcast {
             except: Some(except),
-            message: message.into(),
+            message: message.into_message(),
         });
     }
 

@@ -15,6 +15,7 @@ use crate::client::TimerId;
 use crate::handler::client_context::ClientContext;
 use crate::handler::context::Context;
 use crate::message::{CloseReason, Message};
+use crate::message_ref::MessageRef;
 use crate::request::Request;
 use crate::response::{Decision, HttpResponse};
 
@@ -149,12 +150,56 @@ pub trait Handler {
     }
 
     /// A whole message has arrived from the client `ctx.id()`.
+    ///
+    /// Every message comes here unless [`on_message_ref`](Handler::on_message_ref) is written:
+    /// then only those the server could not lend in place (see there).
     fn on_message(
         &mut self,
         ctx: &mut ClientContext<'_>,
         state: &mut Self::State,
         message: Message,
     );
+
+    /// A whole message has arrived from the client `ctx.id()` in one piece, and is lent where
+    /// the server read it: no allocation, no copy. Write this method (beside
+    /// [`on_message`](Handler::on_message)) when messages are looked at and let go, as an echo, a
+    /// parser or a router does; the default copies the message into an owned [`Message`] for
+    /// `on_message`.
+    ///
+    /// The server lends a message that came as one unfragmented, uncompressed frame of up to
+    /// 64 KiB read whole; the others (fragmented, compressed with permessage-deflate, larger,
+    /// or split across reads) are assembled and go to `on_message`. Each message reaches
+    /// exactly one of the two methods, so a handler that writes both usually has `on_message`
+    /// call this one with [`message.as_message_ref()`](Message::as_message_ref).
+    ///
+    /// Sends take the borrowed message as it is ([`IntoMessage`](crate::IntoMessage)).
+    ///
+    /// ```
+    /// use simple_ws_server::{ClientContext, Handler, Message, MessageRef};
+    ///
+    /// /// Sends every message back to its sender without making an owned copy of it.
+    /// struct Echo;
+    ///
+    /// impl Handler for Echo {
+    ///     type State = ();
+    ///
+    ///     fn on_message(&mut self, ctx: &mut ClientContext<'_>, s: &mut (), message: Message) {
+    ///         self.on_message_ref(ctx, s, message.as_message_ref());
+    ///     }
+    ///
+    ///     fn on_message_ref(&mut self, ctx: &mut ClientContext<'_>, _: &mut (), m: MessageRef<'_>) {
+    ///         ctx.send(m);
+    ///     }
+    /// }
+    /// ```
+    fn on_message_ref(
+        &mut self,
+        ctx: &mut ClientContext<'_>,
+        state: &mut Self::State,
+        message: MessageRef<'_>,
+    ) {
+        self.on_message(ctx, state, message.to_message());
+    }
 
     /// The client `ctx.id()` has gone; called exactly once for each client that was opened,
     /// whatever ended it, and never for one whose handshake did not finish. Its state is given
@@ -234,6 +279,14 @@ impl<H: Handler + ?Sized> Handler for Box<H> {
         message: Message,
     ) {
         (**self).on_message(ctx, state, message)
+    }
+    fn on_message_ref(
+        &mut self,
+        ctx: &mut ClientContext<'_>,
+        state: &mut Self::State,
+        message: MessageRef<'_>,
+    ) {
+        (**self).on_message_ref(ctx, state, message)
     }
     fn on_close(&mut self, ctx: &mut ClientContext<'_>, state: Self::State, reason: CloseReason) {
         (**self).on_close(ctx, state, reason)

@@ -8,6 +8,7 @@ use crate::handler::context::Context;
 use crate::handler::outbox::Action;
 use crate::handler::topics::{Change, TopicName};
 use crate::message::Message;
+use crate::message_ref::IntoMessage;
 
 /// The longest topic name accepted, in bytes: a longer one is refused by
 /// [`ClientContext::subscribe`] (and has no subscribers), so a name taken from a client costs
@@ -50,8 +51,8 @@ impl Context<'_> {
     ///     }
     /// }
     /// ```
-    pub fn publish(&mut self, topic: &str, message: impl Into<Message>) {
-        self.queue_publish(topic, None, message.into());
+    pub fn publish(&mut self, topic: &str, message: impl IntoMessage) {
+        self.queue_publish(topic, None, message.into_message());
     }
 
     /// How many clients of this loop subscribe to `topic` now (other loops and instances are
@@ -136,9 +137,9 @@ impl ClientContext<'_> {
     /// Send a message to every subscriber of `topic` but the client this event is about
     /// ("everyone in the room but me"), on every loop and instance as [`Context::publish`]
     /// does.
-    pub fn publish_except(&mut self, topic: &str, message: impl Into<Message>) {
+    pub fn publish_except(&mut self, topic: &str, message: impl IntoMessage) {
         let id = self.id();
-        self.queue_publish(topic, Some(id), message.into());
+        self.queue_publish(topic, Some(id), message.into_message());
     }
 
     /// Whether the client this event is about subscribes to `topic`. O(1).

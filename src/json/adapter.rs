@@ -6,8 +6,9 @@ use crate::handler::context::Context;
 use crate::handler::Handler;
 use crate::json::context::{JsonClientContext, JsonContext};
 use crate::json::handler::JsonHandler;
-use crate::json::invalid::decode;
+use crate::json::invalid::{decode, InvalidInput};
 use crate::message::{CloseReason, Message};
+use crate::message_ref::MessageRef;
 use crate::request::Request;
 use crate::response::{Decision, HttpResponse};
 
@@ -89,6 +90,26 @@ impl<H: JsonHandler> Json<H> {
     pub fn into_inner(self) -> H {
         self.handler
     }
+
+    /// Hands parsed input to the handler, or invalid input to its `on_invalid`.
+    fn on_parsed(
+        &mut self,
+        ctx: &mut ClientContext<'_>,
+        state: &mut H::State,
+        parsed: Result<H::In, InvalidInput>,
+    ) {
+        let mut ctx = JsonClientContext::new(ctx);
+        match parsed {
+            Ok(input) => self.handler.on_message(&mut ctx, state, input),
+            Err(error) => match self.handler.on_invalid(&mut ctx, state, &error) {
+                Some(answer) => ctx.send(&answer),
+                None => {
+                    log::debug!("{}: invalid input, closing: {error}", ctx.peer());
+                    ctx.disconnect(error.close_code(), error.reason());
+                }
+            },
+        }
+    }
 }
 
 impl<H: JsonHandler> Handler for Json<H> {
@@ -108,19 +129,20 @@ impl<H: JsonHandler> Handler for Json<H> {
     }
 
     fn on_message(&mut self, ctx: &mut ClientContext<'_>, state: &mut H::State, message: Message) {
-        let parsed = decode::<H::In>(&message, self.binary == BinaryInput::Json);
+        let parsed = decode::<H::In>(message.as_message_ref(), self.binary == BinaryInput::Json);
         drop(message);
-        let mut ctx = JsonClientContext::new(ctx);
-        match parsed {
-            Ok(input) => self.handler.on_message(&mut ctx, state, input),
-            Err(error) => match self.handler.on_invalid(&mut ctx, state, &error) {
-                Some(answer) => ctx.send(&answer),
-                None => {
-                    log::debug!("{}: invalid input, closing: {error}", ctx.peer());
-                    ctx.disconnect(error.close_code(), error.reason());
-                }
-            },
-        }
+        self.on_parsed(ctx, state, parsed);
+    }
+
+    /// Parsed where the server read it: no owned copy of the text is made.
+    fn on_message_ref(
+        &mut self,
+        ctx: &mut ClientContext<'_>,
+        state: &mut H::State,
+        message: MessageRef<'_>,
+    ) {
+        let parsed = decode::<H::In>(message, self.binary == BinaryInput::Json);
+        self.on_parsed(ctx, state, parsed);
     }
 
     fn on_close(&mut self, ctx: &mut ClientContext<'_>, state: H::State, reason: CloseReason) {

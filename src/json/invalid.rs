@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::de::DeserializeOwned;
 
-use crate::message::Message;
+use crate::message_ref::MessageRef;
 
 /// RFC 6455, 7.4.1: "1007 indicates that an endpoint is terminating the connection because it
 /// has received data within a message that was not consistent with the type of the message".
@@ -118,13 +118,13 @@ pub(crate) fn truncate(text: &str, max: usize) -> &str {
 /// Parses one message as `T`: text always, binary only when `binary_json` is on. serde_json's
 /// parser is linear in the input and stops at a nesting depth of 128.
 pub(crate) fn decode<T: DeserializeOwned>(
-    message: &Message,
+    message: MessageRef<'_>,
     binary_json: bool,
 ) -> Result<T, InvalidInput> {
     let parsed = match message {
-        Message::Text(text) => serde_json::from_str(text.as_str()),
-        Message::Binary(bytes) if binary_json => serde_json::from_slice(bytes),
-        Message::Binary(_) => return Err(InvalidInput::binary()),
+        MessageRef::Text(text) => serde_json::from_str(text),
+        MessageRef::Binary(bytes) if binary_json => serde_json::from_slice(bytes),
+        MessageRef::Binary(_) => return Err(InvalidInput::binary()),
     };
     parsed.map_err(|error| InvalidInput::from_json(&error))
 }
@@ -132,6 +132,7 @@ pub(crate) fn decode<T: DeserializeOwned>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::message::Message;
 
     #[derive(serde::Deserialize, Debug)]
     #[serde(tag = "type", rename_all = "snake_case")]
@@ -142,7 +143,7 @@ mod tests {
     }
 
     fn err(input: &str) -> InvalidInput {
-        decode::<In>(&Message::from(input), false).unwrap_err()
+        decode::<In>(MessageRef::Text(input), false).unwrap_err()
     }
 
     #[test]
@@ -162,22 +163,32 @@ mod tests {
         // A tagged enum refuses a sequence at its first element; a type that takes any JSON
         // value (or a field of such a type) meets serde_json's nesting limit at depth 128.
         let deep = Message::from("[".repeat(100_000));
-        assert_eq!(decode::<In>(&deep, false).unwrap_err().close_code(), 1007);
-        let deep = decode::<serde_json::Value>(&deep, false).unwrap_err();
+        assert_eq!(
+            decode::<In>(deep.as_message_ref(), false)
+                .unwrap_err()
+                .close_code(),
+            1007
+        );
+        let deep = decode::<serde_json::Value>(deep.as_message_ref(), false).unwrap_err();
         assert_eq!(deep.kind(), InvalidKind::TooDeep, "{deep}");
         assert_eq!(deep.close_code(), 1007);
         let nested = format!(
             r#"{{"type":"say","text":"hi","extra":{}}}"#,
             "[".repeat(200)
         );
-        let nested = decode::<In>(&Message::from(nested), false).unwrap_err();
+        let nested = decode::<In>(Message::from(nested).as_message_ref(), false).unwrap_err();
         assert_eq!(nested.kind(), InvalidKind::TooDeep, "{nested}");
-        let binary = decode::<In>(&Message::from(vec![b'{', b'}']), false).unwrap_err();
+        let binary =
+            decode::<In>(Message::from(vec![b'{', b'}']).as_message_ref(), false).unwrap_err();
         assert_eq!(
             (binary.kind(), binary.close_code()),
             (InvalidKind::Binary, 1003)
         );
-        assert!(decode::<In>(&Message::from(&br#"{"type":"say","text":"hi"}"#[..]), true).is_ok());
+        assert!(decode::<In>(
+            Message::from(&br#"{"type":"say","text":"hi"}"#[..]).as_message_ref(),
+            true
+        )
+        .is_ok());
     }
 
     #[test]

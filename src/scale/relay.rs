@@ -10,6 +10,7 @@ use log::{debug, warn};
 use crate::error::Error;
 use crate::handler::topics::TopicName;
 use crate::message::Message;
+use crate::message_ref::IntoMessage;
 use crate::server::handle::Handle;
 
 /// Carries messages to other server instances (other processes, other machines), e.g. the
@@ -189,8 +190,8 @@ impl Relay {
 
     /// Sends a message to every client of every other loop, and to the broker if there is one.
     /// Never blocks.
-    pub fn publish(&self, message: impl Into<Message>) {
-        let message = message.into();
+    pub fn publish(&self, message: impl IntoMessage) {
+        let message = message.into_message();
         for (index, handle) in self.shared.loops.iter().enumerate() {
             if index != self.index {
                 self.push(handle.broadcast(message.clone()));
@@ -203,8 +204,8 @@ impl Relay {
 
     /// Sends a message to every client of every loop of this process, this one's too, and not to
     /// the broker: what a broker's receiving side calls for a message from another instance.
-    pub fn deliver_local(&self, message: impl Into<Message>) {
-        let message = message.into();
+    pub fn deliver_local(&self, message: impl IntoMessage) {
+        let message = message.into_message();
         for handle in self.shared.loops.iter() {
             self.push(handle.broadcast(message.clone()));
         }
@@ -213,8 +214,8 @@ impl Relay {
     /// Sends a message to the subscribers of `topic` on every other loop, and to the broker if
     /// there is one. Never blocks. A loop's own publishes ([`Context::publish`](crate::Context::publish))
     /// call this for it: a handler does not need to.
-    pub fn publish_topic(&self, topic: &str, message: impl Into<Message>) {
-        let message = message.into();
+    pub fn publish_topic(&self, topic: &str, message: impl IntoMessage) {
+        let message = message.into_message();
         let name = TopicName::from(topic);
         for (index, handle) in self.shared.loops.iter().enumerate() {
             if index != self.index {
@@ -229,8 +230,8 @@ impl Relay {
     /// Sends a message to the subscribers of `topic` on every loop of this process, and not to
     /// the broker: what a broker's receiving side calls for a topic message from another
     /// instance.
-    pub fn deliver_topic_local(&self, topic: &str, message: impl Into<Message>) {
-        let message = message.into();
+    pub fn deliver_topic_local(&self, topic: &str, message: impl IntoMessage) {
+        let message = message.into_message();
         let name = TopicName::from(topic);
         for handle in self.shared.loops.iter() {
             self.push(handle.publish_here(name.clone(), message.clone()));

@@ -61,12 +61,9 @@ impl<H: Handler> EventLoop<H> {
                     handler.on_open(ctx, state)
                 });
             }
-            Progress::Message(message) => {
-                self.stats.messages_in += 1;
-                self.stats.bytes_in += message.len() as u64;
-                self.call(id, "on_message", |handler, ctx, state| {
-                    handler.on_message(ctx, state, message)
-                });
+            Progress::Message(message) => self.on_owned_message(id, message),
+            Progress::InPlace { text, start, len } => {
+                return self.on_message_in_place(slot, id, text, (start, len));
             }
             Progress::Left(reason) => {
                 self.flow_leave(slot);

@@ -211,6 +211,8 @@ impl<H: Handler> EventLoop<H> {
                 progress => {
                     if let Progress::Message(message) = &progress {
                         pending += message.len().max(1);
+                    } else if let Progress::InPlace { len, .. } = progress {
+                        pending += len.max(1);
                     } else {
                         // Anything but a message (an open, a close) is acted on at once.
                         pending = COALESCE_BYTES;

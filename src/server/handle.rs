@@ -12,6 +12,7 @@ use crate::handler::outbox::Action;
 use crate::handler::topics::TopicName;
 use crate::message::Fragment;
 use crate::message::Message;
+use crate::message_ref::IntoMessage;
 use crate::scale::relay::{Relay, Shared};
 
 /// A loop's end of the relay it belongs to (set by the first [`Relay`] built from its handle).
@@ -164,16 +165,16 @@ impl Handle {
     /// server.run(Register(tx))?;
     /// # Ok::<(), simple_ws_server::Error>(())
     /// ```
-    pub fn send(&self, client: ClientId, message: impl Into<Message>) -> Result<()> {
-        self.push(Action::Send(client, message.into()))
+    pub fn send(&self, client: ClientId, message: impl IntoMessage) -> Result<()> {
+        self.push(Action::Send(client, message.into_message()))
     }
 
     /// Send a message to every connected client. The recipients are the clients connected when
     /// the loop takes the command from the queue.
-    pub fn broadcast(&self, message: impl Into<Message>) -> Result<()> {
+    pub fn broadcast(&self, message: impl IntoMessage) -> Result<()> {
         self.push(Action::Broadcast {
             except: None,
-            message: message.into(),
+            message: message.into_message(),
         })
     }
 
@@ -185,10 +186,10 @@ impl Handle {
     /// let _ = handle.broadcast_except(speaker, "someone else is speaking");
     /// # }
     /// ```
-    pub fn broadcast_except(&self, except: ClientId, message: impl Into<Message>) -> Result<()> {
+    pub fn broadcast_except(&self, except: ClientId, message: impl IntoMessage) -> Result<()> {
         self.push(Action::Broadcast {
             except: Some(except),
-            message: message.into(),
+            message: message.into_message(),
         })
     }
 
@@ -249,11 +250,11 @@ impl Handle {
     /// let _ = handle.publish("ticker/ACME", "ACME 101.5");
     /// # }
     /// ```
-    pub fn publish(&self, topic: &str, message: impl Into<Message>) -> Result<()> {
+    pub fn publish(&self, topic: &str, message: impl IntoMessage) -> Result<()> {
         self.push(Action::Publish {
             topic: TopicName::from(topic),
             except: None,
-            message: message.into(),
+            message: message.into_message(),
             forward: true,
         })
     }

@@ -2,7 +2,7 @@
 //!
 //! Also the loop behind it: `event_loop.rs` (poll, read, flush), `accept.rs` (new
 //! connections), `dispatch.rs` (what connections report, handler calls, applying what handlers
-//! queued), `batch.rs` (runs of broadcasts delivered as one batch), `flow.rs` (backpressure and
+//! queued), `receive.rs` (messages handed to the handler, owned or lent in place), `batch.rs` (runs of broadcasts delivered as one batch), `flow.rs` (backpressure and
 //! fairness), `timer.rs` and `timeouts.rs` (deadlines), `session.rs` (each connection's handler
 //! state), `handle.rs` (commands from other threads).
 
@@ -12,6 +12,7 @@ pub(crate) mod dispatch;
 pub(crate) mod event_loop;
 pub(crate) mod flow;
 pub(crate) mod handle;
+pub(crate) mod receive;
 pub(crate) mod session;
 pub(crate) mod timeouts;
 pub(crate) mod timer;

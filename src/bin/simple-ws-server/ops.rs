@@ -2,7 +2,8 @@
 //! `GET /metrics` (Prometheus), whatever the example.
 
 use simple_ws_server::{
-    ClientContext, CloseReason, Context, Decision, Handler, HttpResponse, Message, Request, TimerId,
+    ClientContext, CloseReason, Context, Decision, Handler, HttpResponse, Message, MessageRef,
+    Request, TimerId,
 };
 
 /// The content type of the Prometheus text format.
@@ -37,6 +38,15 @@ impl<H: Handler> Handler for WithOps<H> {
 
     fn on_message(&mut self, ctx: &mut ClientContext<'_>, state: &mut H::State, message: Message) {
         self.0.on_message(ctx, state, message)
+    }
+
+    fn on_message_ref(
+        &mut self,
+        ctx: &mut ClientContext<'_>,
+        state: &mut H::State,
+        message: MessageRef<'_>,
+    ) {
+        self.0.on_message_ref(ctx, state, message)
     }
 
     fn on_close(&mut self, ctx: &mut ClientContext<'_>, state: H::State, reason: CloseReason) {

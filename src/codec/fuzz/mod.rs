@@ -37,6 +37,7 @@ use tungstenite::protocol::{Role, WebSocketConfig, WebSocketContext};
 use tungstenite::Message as WsMessage;
 
 use super::{Decoder, Event, Failure, Limits};
+use crate::message_ref::MessageRef;
 
 #[cfg_attr(
     not(test),
@@ -86,13 +87,38 @@ const EARLY: &[&str] = &[
     "invalid UTF-8",
 ];
 
-fn ours(chunks: &[&[u8]], limits: &Limits) -> Outcome {
+/// Our codec as the connection drives it (`lend`): a whole frame at a message boundary is
+/// unmasked in place and checked (`whole.rs`), anything else goes through the decoder; or the
+/// decoder alone (its general path then meets every frame).
+fn ours(chunks: &[&[u8]], limits: &Limits, lend: bool) -> Outcome {
     let mut decoder = Decoder::default();
     let mut events = Vec::new();
     for chunk in chunks {
-        let mut input = *chunk;
+        let mut buf = chunk.to_vec();
+        let mut at = 0;
         loop {
-            match decoder.decode(&mut input, limits, None) {
+            let whole = if lend {
+                lent(&decoder, &mut buf[at..], limits)
+            } else {
+                None
+            };
+            let step = match whole {
+                Some((used, result)) => {
+                    at += used;
+                    result.map(Some)
+                }
+                None => {
+                    let mut input = &buf[at..];
+                    let before = input.len();
+                    let result = decoder.decode(&mut input, limits, None);
+                    at += before - input.len();
+                    if let Ok(None) = result {
+                        assert!(input.is_empty(), "Ok(None) with input left");
+                    }
+                    result
+                }
+            };
+            match step {
                 Ok(Some(event)) => {
                     let closed = matches!(event, Event::Close(_));
                     events.push(event);
@@ -103,10 +129,7 @@ fn ours(chunks: &[&[u8]], limits: &Limits) -> Outcome {
                         };
                     }
                 }
-                Ok(None) => {
-                    assert!(input.is_empty(), "Ok(None) with input left");
-                    break;
-                }
+                Ok(None) => break,
                 Err(Failure { code, reason }) => {
                     return Outcome {
                         events,
@@ -120,6 +143,25 @@ fn ours(chunks: &[&[u8]], limits: &Limits) -> Outcome {
         events,
         end: End::Waiting,
     }
+}
+
+/// The in-place path, as `Conn` takes it: the bytes used and the message (as an event), or
+/// `None` when the decoder must take the input.
+fn lent(
+    decoder: &Decoder,
+    buf: &mut [u8],
+    limits: &Limits,
+) -> Option<(usize, Result<Event, Failure>)> {
+    if decoder.is_mid_frame() {
+        return None;
+    }
+    let whole = super::whole_in_place(buf, limits)?;
+    let payload = &buf[whole.start..whole.start + whole.len];
+    let event = super::checked(whole.text, payload).map(|message| match message {
+        MessageRef::Text(text) => Event::Text(text.to_owned()),
+        MessageRef::Binary(bytes) => Event::Binary(bytes.to_vec()),
+    });
+    Some((whole.used, event))
 }
 
 /// An in-memory socket: reads serve one chunk (or its rest) at a time, then `WouldBlock`;
@@ -256,8 +298,10 @@ fn compare(
     their_chunks: &[&[u8]],
     limits: &Limits,
 ) -> Result<String, String> {
-    let a = ours(our_chunks, limits);
     let b = theirs(their_chunks, limits);
+    let a = ours(our_chunks, limits, true);
+    agree(&a, &b)?;
+    let a = ours(our_chunks, limits, false);
     let kind = match &b.end {
         End::Failed(code, _) => format!("failed {code}"),
         End::Closed => "closed".into(),
