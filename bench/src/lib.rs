@@ -288,8 +288,19 @@ pub fn runqueue_wait_seconds(pid: u32) -> Option<f64> {
 
 /// VmRSS of a process in bytes, from /proc/PID/status.
 pub fn rss_bytes(pid: u32) -> Option<u64> {
+    status_bytes(pid, "VmRSS:")
+}
+
+/// The process's anonymous resident memory (its heap and stacks), without the file-backed
+/// pages of its binary and libraries, whose count depends on the page cache (fault-around maps
+/// what is cached near each fault), not on the connections.
+pub fn anon_bytes(pid: u32) -> Option<u64> {
+    status_bytes(pid, "RssAnon:")
+}
+
+fn status_bytes(pid: u32, key: &str) -> Option<u64> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = s.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let line = s.lines().find(|l| l.starts_with(key))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
 }

@@ -29,9 +29,9 @@ use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 use serde_json::json;
 use simple_ws_bench::{
-    client_frame, client_frame_compressed, close_frame, cpu_seconds, deflate_message, rss_bytes,
-    runqueue_wait_seconds, upgrade_request, upgrade_request_deflate, FrameDecoder, Histogram,
-    DEFLATE_OFFER, DEFLATE_OFFER_BROWSER,
+    anon_bytes, client_frame, client_frame_compressed, close_frame, cpu_seconds, deflate_message,
+    rss_bytes, runqueue_wait_seconds, upgrade_request, upgrade_request_deflate, FrameDecoder,
+    Histogram, DEFLATE_OFFER, DEFLATE_OFFER_BROWSER,
 };
 use socket2::{Domain, SockRef, Socket, Type};
 use std::collections::VecDeque;
@@ -892,6 +892,7 @@ fn touch_all(o: &Opts, poll: &mut Poll, conns: &mut [Conn]) -> Result<(), String
 fn idle(o: &Opts) -> Result<Report, String> {
     let pid = o.server_pid.ok_or("idle mode needs --server-pid")?;
     let before = rss_bytes(pid).ok_or("cannot read server VmRSS")?;
+    let anon_before = anon_bytes(pid).ok_or("cannot read server RssAnon")?;
     let mut poll = Poll::new().map_err(|e| e.to_string())?;
     let t0 = Instant::now();
     let cpu = Cpu::now(o.server_pid);
@@ -904,7 +905,12 @@ fn idle(o: &Opts) -> Result<Report, String> {
     // Let the server finish whatever it does after the handshake, then measure.
     std::thread::sleep(Duration::from_secs_f64(o.warmup.max(0.5)));
     let after = rss_bytes(pid).ok_or("cannot read server VmRSS")?;
+    let anon_after = anon_bytes(pid).ok_or("cannot read server RssAnon")?;
     let mut m = base_report(o);
+    m.insert(
+        "anon_per_conn_bytes".into(),
+        json!((anon_after as f64 - anon_before as f64) / o.conns as f64),
+    );
     m.insert("rss_before_bytes".into(), json!(before));
     m.insert("rss_after_bytes".into(), json!(after));
     m.insert(

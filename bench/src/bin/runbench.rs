@@ -671,6 +671,13 @@ fn main() {
                 row(&mut table, t, cells);
             }
         }
+        if fig.id == "idle" {
+            let cells = names
+                .iter()
+                .map(|n| human(med(fig.id, n, "anon_per_conn_bytes")))
+                .collect();
+            row(&mut table, "  of which anonymous memory (heap)", cells);
+        }
         if fig.id == "handshake" {
             let cells = names
                 .iter()
