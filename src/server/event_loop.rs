@@ -37,6 +37,9 @@ const READ_BUDGET: u32 = 64;
 /// [`EventLoop::read`]): what a recipient can be pushed past the high-water mark before flow
 /// control sees it is bounded by this (and by one message).
 const COALESCE_BYTES: usize = 16 * 1024;
+/// Output a read left queued for its own connection that is written at once (see
+/// [`EventLoop::read`]) rather than at the end of the turn.
+const EARLY_FLUSH: usize = 32 * 1024;
 
 pub(crate) struct EventLoop<H: Handler> {
     pub(crate) poll: Poll,
@@ -178,6 +181,15 @@ impl<H: Handler> EventLoop<H> {
         self.read_batch(slot);
         self.apply_outbox();
         self.flow.cause = None;
+        // Large output is written now, while the bytes just encoded are still in the cache;
+        // small output waits for the end of the turn, to go out in fewer, larger writes.
+        if self
+            .conns
+            .get(slot)
+            .is_some_and(|conn| conn.dirty && conn.backlog() >= EARLY_FLUSH)
+        {
+            self.flush_one(slot);
+        }
     }
 
     fn read_batch(&mut self, slot: usize) {
@@ -244,25 +256,31 @@ impl<H: Handler> EventLoop<H> {
     /// many messages were queued for it.
     pub(crate) fn flush_all(&mut self) {
         while let Some(slot) = self.to_flush.pop() {
-            let Some(conn) = self.conns.get_mut(slot) else {
-                continue;
-            };
-            conn.dirty = false;
-            let above = conn.flow.above().then(|| conn.backlog());
-            let progress = conn.flush(&self.ws_config);
-            if let Progress::Opened(_) = progress {
-                self.on_progress(slot, progress);
-                self.apply_outbox();
-                // Bytes may have arrived with or after the handshake, while we did not read.
-                self.read(slot);
-            } else if !matches!(progress, Progress::Idle) {
-                self.on_progress(slot, progress);
-                self.apply_outbox();
-            }
-            if let Some(before) = above {
-                self.flushed_above(slot, before);
-                self.apply_outbox();
-            }
+            self.flush_one(slot);
+        }
+    }
+
+    /// Writes out one connection's queued output, if it has any not yet written (a slot may be
+    /// listed twice, once flushed early: see [`read`](Self::read)).
+    fn flush_one(&mut self, slot: usize) {
+        let Some(conn) = self.conns.get_mut(slot).filter(|conn| conn.dirty) else {
+            return;
+        };
+        conn.dirty = false;
+        let above = conn.flow.above().then(|| conn.backlog());
+        let progress = conn.flush(&self.ws_config);
+        if let Progress::Opened(_) = progress {
+            self.on_progress(slot, progress);
+            self.apply_outbox();
+            // Bytes may have arrived with or after the handshake, while we did not read.
+            self.read(slot);
+        } else if !matches!(progress, Progress::Idle) {
+            self.on_progress(slot, progress);
+            self.apply_outbox();
+        }
+        if let Some(before) = above {
+            self.flushed_above(slot, before);
+            self.apply_outbox();
         }
     }
 
