@@ -45,6 +45,9 @@
 //!   one, to all, to all but one, close) takes effect in order, a send at once into the client's
 //!   outgoing buffer when nothing queued stands before it, the rest after they return; each
 //!   connection's output is written to its socket once per batch of events.
+//! - A message that came as one small, whole frame is lent to
+//!   [`Handler::on_message_ref`] where it was read ([`MessageRef`], no allocation or copy);
+//!   by default it is copied for [`Handler::on_message`], which gets every other message.
 //! - [`ClientId`]s carry a generation, so a message for a client that has left never reaches a
 //!   newer client in its slot.
 //! - [`Handler::on_close`] is called exactly once for each [`Handler::on_open`], whatever ended
