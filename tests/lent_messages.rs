@@ -1,7 +1,9 @@
 //! `Handler::on_message_ref`: whole small frames are lent where they were read, everything else
 //! is assembled and goes to `on_message`, each message to exactly one of the two; invalid UTF-8
 //! in a lent frame closes 1007 before anything after it; a lent message sent when the send
-//! cannot be made at once is copied and keeps its place in the order.
+//! cannot be made at once is copied and keeps its place in the order. The whole frames of one
+//! read are lent one after another within one handler call: a panic, a close or a budget's end
+//! among them stops it where the one-at-a-time path would have.
 
 mod common;
 #[path = "common/deflate.rs"]
@@ -42,8 +44,11 @@ impl Handler for Lender {
     fn on_message_ref(&mut self, ctx: &mut ClientContext<'_>, _: &mut (), message: MessageRef<'_>) {
         let seen = Seen::Lent(message.is_text(), message.as_bytes().to_vec());
         self.0.lock().unwrap().push(seen);
-        if message.as_text() == Some("behind-broadcast") {
-            ctx.broadcast("broadcast first");
+        match message.as_text() {
+            Some("behind-broadcast") => ctx.broadcast("broadcast first"),
+            Some("panic") => panic!("the handler fails on purpose"),
+            Some("bye") => return ctx.disconnect(1000, "bye"),
+            _ => {}
         }
         ctx.send(message);
     }
@@ -130,6 +135,63 @@ fn invalid_utf8_in_a_lent_frame_closes_1007_and_nothing_after_it_is_delivered() 
             Seen::Closed(CloseReason::ProtocolError { code: 1007 }),
         ]
     );
+}
+
+/// One write of `texts`, each its own whole masked frame: they arrive in one read.
+fn write_frames(s: &mut std::net::TcpStream, texts: &[&str]) {
+    let bytes: Vec<u8> = texts
+        .iter()
+        .flat_map(|text| frame(0x1, true, text.as_bytes(), true))
+        .collect();
+    s.write_all(&bytes).unwrap();
+}
+
+fn lent(texts: &[&str]) -> Vec<Seen> {
+    texts
+        .iter()
+        .map(|text| Seen::Lent(true, text.as_bytes().to_vec()))
+        .collect()
+}
+
+#[test]
+fn many_whole_frames_in_one_read_are_each_lent_once_in_order_past_the_read_budget() {
+    let (server, log) = start(Config::default());
+    let mut s = raw_upgrade(server.addr);
+    // 300 frames, past the 64 reports a connection gets per turn: the rest wait their turn.
+    let texts: Vec<String> = (0..300).map(|i| format!("m{i}")).collect();
+    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+    write_frames(&mut s, &texts);
+    for text in &texts {
+        assert_eq!(read_frame(&mut s), (0x1, text.as_bytes().to_vec()));
+    }
+    assert_eq!(seen(&log), lent(&texts));
+}
+
+#[test]
+fn a_panic_among_one_reads_messages_closes_1011_and_nothing_after_it_is_delivered() {
+    let (server, log) = start(Config::default());
+    let mut s = raw_upgrade(server.addr);
+    write_frames(&mut s, &["one", "two", "panic", "after", "and after"]);
+    assert_eq!(read_frame(&mut s), (0x1, b"one".to_vec()));
+    assert_eq!(read_frame(&mut s), (0x1, b"two".to_vec()));
+    assert_eq!(read_close_code(&mut s), 1011);
+    assert!(wait_until(IO_TIMEOUT, || seen(&log).len() == 4));
+    let mut expected = lent(&["one", "two", "panic"]);
+    expected.push(Seen::Closed(CloseReason::ByServer { code: 1011 }));
+    assert_eq!(seen(&log), expected);
+}
+
+#[test]
+fn a_close_among_one_reads_messages_stops_delivery_after_it() {
+    let (server, log) = start(Config::default());
+    let mut s = raw_upgrade(server.addr);
+    write_frames(&mut s, &["one", "bye", "after"]);
+    assert_eq!(read_frame(&mut s), (0x1, b"one".to_vec()));
+    assert_eq!(read_close_code(&mut s), 1000);
+    assert!(wait_until(IO_TIMEOUT, || seen(&log).len() == 3));
+    let mut expected = lent(&["one", "bye"]);
+    expected.push(Seen::Closed(CloseReason::ByServer { code: 1000 }));
+    assert_eq!(seen(&log), expected);
 }
 
 #[test]

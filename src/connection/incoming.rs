@@ -12,6 +12,14 @@ use crate::connection::stream::Stream;
 use crate::connection::{Conn, DeflatePool, Phase, Progress};
 use crate::message::{CloseReason, Message};
 
+/// The frame and message limits the codec enforces, from the configuration.
+pub(crate) fn frame_limits(config: &Config) -> Limits {
+    Limits {
+        max_frame: config.frame_limit(),
+        max_message: config.max_message_size,
+    }
+}
+
 impl Conn {
     /// Reads until there is something to report or the socket would block.
     pub(crate) fn read(
@@ -92,10 +100,7 @@ impl Conn {
         pool: &mut DeflatePool,
         now: Instant,
     ) -> Progress {
-        let limits = Limits {
-            max_frame: config.frame_limit(),
-            max_message: config.max_message_size,
-        };
+        let limits = frame_limits(config);
         loop {
             let (Phase::Open(ws) | Phase::Closing(ws)) = &mut self.phase else {
                 return Progress::Idle;

@@ -13,7 +13,7 @@
 pub(crate) mod compress;
 pub(crate) mod flush;
 pub(crate) mod http;
-mod incoming;
+pub(crate) mod incoming;
 pub(crate) mod outgoing;
 pub(crate) mod pace;
 pub(crate) mod read_ahead;

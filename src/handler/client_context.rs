@@ -61,6 +61,17 @@ impl<'a> ClientContext<'a> {
         }
     }
 
+    /// Whether the loop may lend this client's next whole frame within the same handler call:
+    /// nothing is queued that must be applied before more is read (a broadcast to coalesce, a
+    /// send held by flow control, a close), and the client is still open and not paused.
+    pub(crate) fn lends_more(&self) -> bool {
+        self.ctx.outbox.actions.is_empty()
+            && !self.ctx.outbox.applying
+            && self.ctx.conns.get(self.id.slot()).is_some_and(|conn| {
+                conn.generation == self.id.generation && conn.is_open() && !conn.flow.paused()
+            })
+    }
+
     /// The handshake request this client opened its WebSocket with (path, query, headers), and
     /// what the handshake settled (subprotocol, extensions); readable for the connection's life.
     ///

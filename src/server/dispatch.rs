@@ -63,7 +63,7 @@ impl<H: Handler> EventLoop<H> {
             }
             Progress::Message(message) => self.on_owned_message(id, message),
             Progress::InPlace { text, start, len } => {
-                return self.on_message_in_place(slot, id, text, (start, len));
+                return self.on_message_in_place(slot, id, (text, start, len), &mut 0);
             }
             Progress::Left(reason) => {
                 self.flow_leave(slot);
@@ -158,32 +158,30 @@ impl<H: Handler> EventLoop<H> {
 
     /// Calls the handler about one open client, with its state. A panic in the call closes that
     /// client with 1011 (internal error); the others are served on.
-    pub(crate) fn call(
+    pub(crate) fn call<R>(
         &mut self,
         id: ClientId,
         method: &str,
-        f: impl FnOnce(&mut H, &mut ClientContext<'_>, &mut H::State),
-    ) {
-        let Some(conn) = self.conns.get(id.slot()) else {
-            return;
-        };
+        f: impl FnOnce(&mut H, &mut ClientContext<'_>, &mut H::State) -> R,
+    ) -> Option<R> {
+        let conn = self.conns.get(id.slot())?;
         if conn.generation != id.generation {
-            return;
+            return None;
         }
         let peer = conn.peer;
         // Borrowed in its slot (the context borrows other fields of the loop): the state is
         // `&mut` beside the context without moving the session out and back per message.
-        let Some(session) = self.sessions.get_mut(id.slot()) else {
-            return;
-        };
+        let session = self.sessions.get_mut(id.slot())?;
         let (request, state) = session.parts();
         let ctx = context!(self);
         let mut ctx = ClientContext::new(ctx, id, peer, request);
         let handler = &mut self.handler;
-        if guard(method, peer, || f(handler, &mut ctx, state)).is_none() {
+        let outcome = guard(method, peer, || f(handler, &mut ctx, state));
+        if outcome.is_none() {
             ctx.disconnect(1011, "internal error");
         }
         session.forget_parsed();
+        outcome
     }
 
     /// Tells the handler a client has gone (the connection may already be out of the slab),

@@ -220,11 +220,20 @@ impl<H: Handler> EventLoop<H> {
             match progress {
                 Progress::Idle => return,
                 Progress::Continue => self.queue_flush(slot),
+                Progress::InPlace { text, start, len } => {
+                    pending += len.max(1);
+                    self.queue_flush(slot);
+                    self.flow.cause = Some(id);
+                    if !self.on_message_in_place(slot, id, (text, start, len), &mut budget) {
+                        return;
+                    }
+                    if !self.outbox.may_wait() {
+                        pending = COALESCE_BYTES;
+                    }
+                }
                 progress => {
                     if let Progress::Message(message) = &progress {
                         pending += message.len().max(1);
-                    } else if let Progress::InPlace { len, .. } = progress {
-                        pending += len.max(1);
                     } else {
                         // Anything but a message (an open, a close) is acted on at once.
                         pending = COALESCE_BYTES;
