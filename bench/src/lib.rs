@@ -142,6 +142,16 @@ impl FrameDecoder {
                 data = &data[take..];
                 continue;
             }
+            // The common case: an unmasked frame with a short or 16-bit length, header and
+            // payload all in `data`, taken in one step (the byte-at-a-time path below cost the
+            // generator ~5 % of its time in the chat figure).
+            if self.hdr_len == 0 {
+                if let Some((frame, used)) = whole_frame(data) {
+                    on_frame(frame);
+                    data = &data[used..];
+                    continue;
+                }
+            }
             // Collecting a header.
             self.hdr[self.hdr_len] = data[0];
             self.hdr_len += 1;
@@ -185,6 +195,35 @@ impl FrameDecoder {
             last,
         }
     }
+}
+
+/// An unmasked frame of up to 64 KiB whole at the start of `data`, and the bytes it takes.
+#[inline]
+fn whole_frame(data: &[u8]) -> Option<(FrameEnd, usize)> {
+    let (first, second) = match *data {
+        [first, second, ..] if second & 0x80 == 0 => (first, second),
+        _ => return None,
+    };
+    let (head, len) = match second {
+        126 => (
+            4,
+            usize::from(u16::from_be_bytes([*data.get(2)?, *data.get(3)?])),
+        ),
+        127 => return None,
+        len => (2, usize::from(len)),
+    };
+    let used = head + len;
+    if data.len() < used {
+        return None;
+    }
+    let last = if len == 0 { 0 } else { data[used - 1] };
+    let frame = FrameEnd {
+        opcode: first & 0x0f,
+        fin: first & 0x80 != 0,
+        len: len as u64,
+        last,
+    };
+    Some((frame, used))
 }
 
 /// Log-linear histogram of nanosecond values, about 1.6 % resolution.
@@ -326,12 +365,19 @@ mod tests {
             }
             stream.extend(std::iter::repeat_n(i as u8 + 1, n));
         }
+        // Byte by byte, every frame goes through the header path; whole, the short and 16-bit
+        // ones take the one-step path: both must see the same frames.
+        let mut bytewise = Vec::new();
         for chunk in [1usize, 3, 7, 1000, stream.len()] {
             let mut d = FrameDecoder::new();
             let mut got = Vec::new();
             for c in stream.chunks(chunk) {
                 d.feed(c, |f| got.push(f));
             }
+            if chunk == 1 {
+                bytewise = got.clone();
+            }
+            assert_eq!(got, bytewise);
             let lens: Vec<u64> = got.iter().map(|f| f.len).collect();
             assert_eq!(lens, sizes.iter().map(|&n| n as u64).collect::<Vec<_>>());
             assert_eq!(got[2].last, 3);
