@@ -54,8 +54,10 @@ pub fn run_all(
                 {
                     continue;
                 }
-                // Only simple-ws-server has rooms (topics).
-                if fig.server_mode == "rooms" && sv.name != "simple-ws-server" {
+                // Only simple-ws-server has rooms (topics); the floor only echoes.
+                if fig.server_mode == "rooms" && sv.name != "simple-ws-server"
+                    || sv.name == "ws-floor" && fig.mode != "echo"
+                {
                     continue;
                 }
                 let conns = if fig.mode == "idle" || fig.mode == "broadcast" {

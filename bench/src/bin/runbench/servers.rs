@@ -28,6 +28,7 @@ pub fn servers(
     let s = |p: &Path| p.to_string_lossy().into_owned();
     let raw_bin = s(&rel.join("raw_echo"));
     let sws_bin = s(&root.join("target/release/simple-ws-server"));
+    let floor_bin = s(&rel.join("ws_floor"));
     let tt_bin = s(&rel.join("peer_tokio_tungstenite"));
     let wsrs_bin = s(&rel.join("peer_ws_rs"));
     let py_script = s(&bench.join("peers/python_original.py"));
@@ -68,6 +69,21 @@ pub fn servers(
                     c.extend(["--max-connections".into(), (n + 16).to_string()]);
                 }
                 c
+            }),
+            max_conns: usize::MAX,
+        },
+        // Echo figures only, on request (`--servers ws-floor`): see src/bin/ws_floor.rs.
+        Server {
+            name: "ws-floor",
+            ws: true,
+            cmd: Box::new(move |_, _| {
+                vec![
+                    floor_bin.clone(),
+                    "--host".into(),
+                    "127.0.0.1".into(),
+                    "--port".into(),
+                    "0".into(),
+                ]
             }),
             max_conns: usize::MAX,
         },
@@ -145,6 +161,7 @@ pub fn servers(
         let need = match n {
             "raw-mio-echo" => rel.join("raw_echo"),
             "simple-ws-server" => root.join("target/release/simple-ws-server"),
+            "ws-floor" => rel.join("ws_floor"),
             "tokio-tungstenite" => rel.join("peer_tokio_tungstenite"),
             "ws-rs" => rel.join("peer_ws_rs"),
             "node-ws" => bench.join("node_modules/ws/package.json"),
