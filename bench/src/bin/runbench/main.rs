@@ -70,7 +70,7 @@ fn main() {
     };
     let (vals, failures) = run_all(&plan, &figures, &servers, &mut results_file);
     let elapsed = started.elapsed().as_secs_f64();
-    let table = table(&vals, &figures, &servers);
+    let table = table(&vals, &figures, &servers, level);
     println!("{table}");
     println!(
         "rounds={rounds} duration={dur}s warmup={warm}s; {} runs in {elapsed:.0} s; every run: {}",

@@ -46,18 +46,7 @@ pub fn run_all(
     for round in 0..rounds {
         for fig in figures {
             for sv in servers {
-                // The Python original needs tens of seconds for the chat's 1000 joins (each
-                // notifies everyone) and cannot hold many connections: full runs only.
-                if level != Level::Full
-                    && sv.name == "python-original"
-                    && matches!(fig.mode, "broadcast" | "idle" | "handshake" | "upgrade")
-                {
-                    continue;
-                }
-                // Only simple-ws-server has rooms (topics); the floor only echoes.
-                if fig.server_mode == "rooms" && sv.name != "simple-ws-server"
-                    || sv.name == "ws-floor" && fig.mode != "echo"
-                {
+                if !runs(level, sv.name, fig) {
                     continue;
                 }
                 let conns = if fig.mode == "idle" || fig.mode == "broadcast" {
@@ -139,4 +128,19 @@ pub fn run_all(
         }
     }
     (vals, failures)
+}
+
+/// Whether `server` is run in `fig` at this level (a cell it skips shows "-", not "fail").
+pub fn runs(level: Level, server: &str, fig: &Figure) -> bool {
+    // The Python original needs tens of seconds for the chat's 1000 joins (each notifies
+    // everyone) and cannot hold many connections: full runs only.
+    if level != Level::Full
+        && server == "python-original"
+        && matches!(fig.mode, "broadcast" | "idle" | "handshake" | "upgrade")
+    {
+        return false;
+    }
+    // Only simple-ws-server has rooms (topics); the floor only echoes.
+    !(fig.server_mode == "rooms" && server != "simple-ws-server"
+        || server == "ws-floor" && fig.mode != "echo")
 }

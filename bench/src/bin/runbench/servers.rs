@@ -175,7 +175,8 @@ pub fn servers(
         }
     };
     let default_servers: &[&str] = if level == Level::Smoke {
-        &["raw-mio-echo", "simple-ws-server"]
+        // The floor too, so that CI sees it still echoes.
+        &["raw-mio-echo", "simple-ws-server", "ws-floor"]
     } else {
         &[
             "raw-mio-echo",

@@ -1,7 +1,8 @@
 //! The table: medians of the quiet rounds, ratios to the raw echo, number formatting.
 
+use crate::args::Level;
 use crate::figures::Figure;
-use crate::rounds::Vals;
+use crate::rounds::{runs, Vals};
 use crate::servers::Server;
 use serde_json::Value;
 
@@ -33,7 +34,7 @@ fn human(x: f64) -> String {
 }
 
 /// The table of every figure (rows) by server (columns), as printed.
-pub fn table(vals: &Vals, figures: &[Figure], servers: &[Server]) -> String {
+pub fn table(vals: &Vals, figures: &[Figure], servers: &[Server], level: Level) -> String {
     // Other load on this shared machine shows up as run-queue wait of the server or the
     // generator. Runs where either waited more than NOISY of the time are left out of the
     // median when at least one quieter run of the same cell exists.
@@ -85,7 +86,7 @@ pub fn table(vals: &Vals, figures: &[Figure], servers: &[Server]) -> String {
             .map(|n| {
                 let x = med(fig.id, n, fig.metric);
                 if !x.is_finite() {
-                    "fail".to_string()
+                    if runs(level, n, fig) { "fail" } else { "-" }.to_string()
                 } else if fig.ratio && *n != "raw-mio-echo" {
                     format!("{:.2}", x / raw)
                 } else {
